@@ -1,0 +1,60 @@
+"""Exit codes and the translation of library errors into one-line CLI errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from fhir_adapter.errors import (
+    ConfigError,
+    FhirAdapterError,
+    FhirServerError,
+    LedgerError,
+    MappingSpecError,
+    SourceDataError,
+)
+
+# Documented in README.md ("Exit codes"); keep the two in step.
+EXIT_OK = 0
+EXIT_ROW_ERRORS = 1  # finished, but some rows/participants were rejected
+EXIT_USAGE = 2  # bad command line (click's own code)
+EXIT_MAPPING = 3  # the mapping file is invalid
+EXIT_DATA = 4  # strict mode stopped at a bad row, or a source file is unreadable
+EXIT_SERVER = 5  # the FHIR server refused or could not be reached
+EXIT_LEDGER = 6  # the sync ledger is locked or unusable
+EXIT_CONFIG = 7  # local setup (Java, Maven, ports, files) is not usable
+EXIT_DIFFERENCE = 8  # verify found differences between source and server
+
+_EXIT_FOR: tuple[tuple[type[FhirAdapterError], int], ...] = (
+    (MappingSpecError, EXIT_MAPPING),
+    (SourceDataError, EXIT_DATA),
+    (FhirServerError, EXIT_SERVER),
+    (LedgerError, EXIT_LEDGER),
+    (ConfigError, EXIT_CONFIG),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_code_for(error: FhirAdapterError) -> int:
+    for kind, code in _EXIT_FOR:
+        if isinstance(error, kind):
+            return code
+    return EXIT_CONFIG
+
+
+def reports_errors(func: F) -> F:
+    """Turn a library error into 'error: <message>' on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FhirAdapterError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(exit_code_for(error)) from None
+
+    return wrapper  # type: ignore[return-value]
