@@ -1,0 +1,171 @@
+"""`fhir-adapter map` and `fhir-adapter validate`: site exports → FHIR R4 files / checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from fhir_adapter.cli._errors import EXIT_OK, EXIT_ROW_ERRORS, reports_errors
+from fhir_adapter.cli._progress import row_progress, stderr, stdout
+from fhir_adapter.mapping.loader import load_mapping
+from fhir_adapter.pipeline import MapReport, StudyMapping
+from fhir_adapter.pipeline.output import FORMATS, OutputWriter
+
+_MAX_LISTED_ERRORS = 30
+
+mapping_option = click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mapping file (YAML) describing the export shape, e.g. mappings/study_a.yaml.",
+)
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding the site export files the mapping names.",
+)
+strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first bad row (exit 4) instead of leaving that participant out.",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print a machine-readable JSON summary on stdout."
+)
+
+
+def print_report(report: MapReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"{report.mapping} (mapping version {report.mapping_version})")
+    table.add_column("resource type")
+    table.add_column("count", justify="right")
+    for kind, count in sorted(report.resources.items()):
+        table.add_row(kind, f"{count:,}")
+    table.add_row("[bold]total[/bold]", f"[bold]{sum(report.resources.values()):,}[/bold]")
+    stdout.print(table)
+    stdout.print(
+        f"rows read {report.rows_read:,}; rows rejected {report.rows_rejected:,}; "
+        f"participants mapped {report.participants_mapped:,}, "
+        f"rejected {report.participants_rejected:,}"
+    )
+    for error in report.errors[:_MAX_LISTED_ERRORS]:
+        stderr.print(f"[red]row error[/red] {error}", highlight=False, markup=True)
+    if len(report.errors) > _MAX_LISTED_ERRORS:
+        stderr.print(f"... and {len(report.errors) - _MAX_LISTED_ERRORS} more (see --json)")
+    for problem in report.model_problems[:_MAX_LISTED_ERRORS]:
+        stderr.print(f"[red]model problem[/red] {problem}", highlight=False)
+
+
+def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bool) -> None:
+    study = mapping.study_resources()
+    if writer:
+        writer.write_study(study)
+    with row_progress("mapping", enabled=progress) as advance:
+        for participant in mapping.participants(on_rows=advance):
+            if writer:
+                writer.write_participant(participant.key, participant.resources)
+
+
+@click.command("map")
+@mapping_option
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding the site export files the mapping names.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: bundles/ (one transaction Bundle per participant plus "
+    "study.json), ndjson/ (one file per resource type) and summary.json.",
+)
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice([*FORMATS, "both"]),
+    default="both",
+    show_default=True,
+    help="What to write.",
+)
+@strict_option
+@click.option(
+    "--check-models",
+    is_flag=True,
+    help="Also validate every resource with the fhir.resources models (slower).",
+)
+@json_option
+@click.option("--no-progress", is_flag=True, help="No progress display.")
+@reports_errors
+def map_command(
+    mapping_path: Path,
+    data_dir: Path,
+    out_dir: Path,
+    formats: str,
+    strict: bool,
+    check_models: bool,
+    as_json: bool,
+    no_progress: bool,
+) -> None:
+    """Map a site export to FHIR R4 files, participant by participant.
+
+    A participant with any bad row is left out whole and its errors are listed (file, row,
+    column, rule); the others are written. Exit codes: 0 all mapped, 1 some rows rejected,
+    3 invalid mapping file, 4 bad row in --strict mode or unreadable source file.
+    """
+    loaded = load_mapping(mapping_path)
+    mapping = StudyMapping(loaded, data_dir, strict=strict, check_models=check_models)
+    writer = OutputWriter(out_dir, FORMATS if formats == "both" else (formats,))
+    try:
+        run_mapping(mapping, writer, progress=not no_progress and not as_json)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit(json.dumps(mapping.report.as_dict(), indent=2))
+    print_report(mapping.report, as_json)
+    raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
+
+
+@click.command("validate")
+@mapping_option
+@data_option
+@strict_option
+@click.option(
+    "--check-models",
+    is_flag=True,
+    help="Also validate every resource with the fhir.resources models.",
+)
+@json_option
+@reports_errors
+def validate_command(
+    mapping_path: Path, data_dir: Path | None, strict: bool, check_models: bool, as_json: bool
+) -> None:
+    """Check a mapping file, and with --data the export it describes, writing nothing.
+
+    Exit codes: 0 valid, 1 some rows would be rejected, 3 invalid mapping file,
+    4 bad row in --strict mode or unreadable source file.
+    """
+    loaded = load_mapping(mapping_path)
+    if data_dir is None:
+        if as_json:
+            click.echo(json.dumps({"mapping": loaded.name, "valid": True}))
+        else:
+            stdout.print(f"{loaded.path}: valid mapping (version {loaded.spec.mapping_version})")
+        raise SystemExit(EXIT_OK)
+    mapping = StudyMapping(loaded, data_dir, strict=strict, check_models=check_models)
+    run_mapping(mapping, None, progress=not as_json)
+    print_report(mapping.report, as_json)
+    raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
+
+
+COMMANDS = [map_command, validate_command]

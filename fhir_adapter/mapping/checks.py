@@ -1,0 +1,200 @@
+"""Cross-reference checks on a parsed mapping: the rules a schema alone cannot express.
+
+Each problem is yielded as (message, key path) so the loader can point at the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from fhir_adapter.mapping.spec import Column, MappingSpec
+from fhir_adapter.mapping.units import UnitError, check_ucum, resolve
+
+Problem = tuple[str, Sequence[Any]]
+
+SEX = {"male", "female", "other", "unknown"}
+SUBJECT_STATUS = {
+    "candidate",
+    "eligible",
+    "follow-up",
+    "ineligible",
+    "not-registered",
+    "off-study",
+    "on-study",
+    "on-study-intervention",
+    "on-study-observation",
+    "pending-on-study",
+    "potential-candidate",
+    "screening",
+    "withdrawn",
+}  # R4 research-subject-status (CODES.md §9)
+SEVERITY = {"mild", "moderate", "severe"}
+SERIOUSNESS = {"serious", "non-serious"}
+AE_OUTCOME = {"resolved", "recovering", "ongoing", "resolvedWithSequelae", "fatal", "unknown"}
+
+
+def _targets(
+    column: Column | None, allowed: set[str] | dict[str, Any], what: str, loc: list[Any]
+) -> Iterator[Problem]:
+    """Every value a column can produce must be in ``allowed``."""
+    if column is None:
+        return
+    if column.value is not None and column.map is None and column.value not in allowed:
+        yield f"'{column.value}' is not a known {what} ({_listing(allowed)})", [*loc, "value"]
+    for local, target in (column.map or {}).items():
+        if target not in allowed:
+            yield (
+                (
+                    f"maps '{local}' to '{target}', which is not a known {what} "
+                    f"({_listing(allowed)})"
+                ),
+                [*loc, "map", local],
+            )
+
+
+def _listing(allowed: set[str] | dict[str, Any]) -> str:
+    names = sorted(allowed)
+    return "known: " + ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+
+
+def _unit(code: str, loc: list[Any]) -> Iterator[Problem]:
+    try:
+        check_ucum(code)
+    except UnitError as exc:
+        yield str(exc), loc
+
+
+def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
+    codes = spec.codes
+    sections: list[tuple[str, Any]] = [("participants", spec.participants)]
+    for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):
+        if getattr(spec, name) is not None:
+            sections.append((name, getattr(spec, name)))
+    sections += [(f"observations.{i}", o) for i, o in enumerate(spec.observations)]
+    for name, section in sections:
+        if section.table not in spec.tables:
+            yield (
+                f"table '{section.table}' is not declared under 'tables'",
+                [*name.split("."), "table"],
+            )
+
+    p = spec.participants
+    yield from _targets(p.sex, SEX, "administrative gender", ["participants", "sex"])
+    yield from _targets(
+        p.status, SUBJECT_STATUS, "ResearchSubject status", ["participants", "status"]
+    )
+    arms = {arm.code: arm for arm in spec.study.arms}
+    yield from _targets(p.arm, arms, "arm code (study.arms)", ["participants", "arm"])
+
+    if spec.diagnosis and spec.diagnosis.condition not in codes.conditions:
+        yield (
+            f"condition '{spec.diagnosis.condition}' is not in codes.conditions",
+            ["diagnosis", "condition"],
+        )
+
+    for index, section in enumerate(spec.observations):
+        loc: list[Any] = ["observations", index]
+        if section.layout == "wide":
+            for v_index, value in enumerate(section.values):
+                yield from _observed(
+                    spec,
+                    value.analyte,
+                    value.unit,
+                    value.convert_to,
+                    value.decimals,
+                    [*loc, "values", v_index],
+                )
+        else:
+            yield from _targets(section.analyte, codes.analytes, "analyte", [*loc, "analyte"])
+            for local, unit in (section.unit.map or {}).items():
+                yield from _unit(unit, [*loc, "unit", "map", local])
+            for analyte, conversion in section.convert.items():
+                if analyte not in codes.analytes:
+                    yield f"'{analyte}' is not a known analyte", [*loc, "convert", analyte]
+                    continue
+                for unit in codes.analytes[analyte].forms:
+                    if unit != conversion.to:
+                        yield from _observed(
+                            spec,
+                            analyte,
+                            unit,
+                            conversion.to,
+                            conversion.decimals,
+                            [*loc, "convert", analyte],
+                        )
+
+    if spec.procedures:
+        loc = ["procedures"]
+        yield from _targets(spec.procedures.kind, codes.procedures, "procedure", [*loc, "kind"])
+        yield from _targets(spec.procedures.route, codes.routes, "route", [*loc, "route"])
+        yield from _targets(
+            spec.procedures.body_site, codes.body_sites, "body site", [*loc, "body_site"]
+        )
+    for key, kind in codes.procedures.items():
+        if kind.route and kind.route not in codes.routes:
+            yield f"route '{kind.route}' is not in codes.routes", ["codes", "procedures", key]
+        if kind.body_site and kind.body_site not in codes.body_sites:
+            yield (
+                f"body site '{kind.body_site}' is not in codes.body_sites",
+                ["codes", "procedures", key],
+            )
+    for key, drug in codes.drugs.items():
+        if drug.route not in codes.routes:
+            yield f"route '{drug.route}' is not in codes.routes", ["codes", "drugs", key]
+    if spec.products:
+        yield from _targets(
+            spec.products.cell_type, codes.cell_types, "cell type", ["products", "cell_type"]
+        )
+        yield from _unit(spec.products.dose_unit, ["products", "dose_unit"])
+    if spec.medications:
+        yield from _targets(spec.medications.drug, codes.drugs, "drug", ["medications", "drug"])
+        unit = spec.medications.dose_unit
+        for local, target in (unit.map or {}).items():
+            yield from _unit(target, ["medications", "dose_unit", "map", local])
+        if unit.value is not None and unit.map is None:
+            yield from _unit(unit.value, ["medications", "dose_unit", "value"])
+    if spec.adverse_events:
+        ae = spec.adverse_events
+        yield from _targets(ae.severity, SEVERITY, "severity", ["adverse_events", "severity"])
+        yield from _targets(ae.serious, SERIOUSNESS, "seriousness", ["adverse_events", "serious"])
+        yield from _targets(ae.outcome, AE_OUTCOME, "outcome", ["adverse_events", "outcome"])
+
+
+def _observed(
+    spec: MappingSpec,
+    analyte_key: str,
+    unit: str,
+    convert_to: str | None,
+    decimals: int | None,
+    loc: list[Any],
+) -> Iterator[Problem]:
+    analyte = spec.codes.analytes.get(analyte_key)
+    if analyte is None:
+        yield f"'{analyte_key}' is not in codes.analytes", [*loc, "analyte"]
+        return
+    problems = list(_unit(unit, [*loc, "unit"]))
+    if problems:
+        yield from problems
+        return
+    target = convert_to or unit
+    if target not in analyte.forms:
+        yield (
+            (
+                f"analyte '{analyte_key}' has no form in '{target}' "
+                f"(forms: {', '.join(analyte.forms)})"
+            ),
+            [*loc, "convert_to" if convert_to else "unit"],
+        )
+        return
+    if convert_to and convert_to != unit:
+        try:
+            resolve(
+                unit,
+                convert_to,
+                molar_mass=analyte.molar_mass_g_per_mol,
+                equations=analyte.conversions,
+                decimals=decimals or 2,
+            )
+        except UnitError as exc:
+            yield f"{exc} for analyte '{analyte_key}'", [*loc, "convert_to"]

@@ -1,0 +1,528 @@
+"""The pure mapping engine: one participant's source rows in, checked records or errors out.
+
+No I/O happens here. A participant with any row error yields no records at all, so nothing
+partial ever reaches FHIR; the caller decides whether to go on (default) or stop (strict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from fhir_adapter.mapping import fields as F
+from fhir_adapter.mapping.records import (
+    AdverseEventRecord,
+    Diagnosis,
+    Measurement,
+    MedicationRecord,
+    Origin,
+    Participant,
+    ParticipantRecords,
+    ProcedureRecord,
+    ProductRecord,
+    RowError,
+)
+from fhir_adapter.mapping.spec import Column, LongObservations, MappingSpec, WideObservations
+from fhir_adapter.mapping.units import Converter, UnitError, resolve
+from fhir_adapter.sources.row import SourceRow
+
+
+@dataclass
+class ParticipantResult:
+    subject: str
+    records: ParticipantRecords | None
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+
+
+class _Rows:
+    """Collects problems while reading one row's fields."""
+
+    __slots__ = ("row", "errors", "failed")
+
+    def __init__(self, row: SourceRow, errors: list[RowError]):
+        self.row, self.errors, self.failed = row, errors, False
+
+    def get(self, reader: Callable[[dict[str, object]], Any] | None) -> Any:
+        if reader is None:
+            return None
+        try:
+            return reader(self.row.values)
+        except F.FieldProblem as problem:
+            self.fail(problem.column, problem.rule, problem.message)
+            return None
+
+    def fail(self, column: str | None, rule: str, message: str) -> None:
+        self.failed = True
+        self.errors.append(RowError(self.row.file, self.row.number, column, rule, message))
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.row.file, self.row.number)
+
+
+def _opt(
+    reader: Callable[[Column, F.Options], F.Reader], column: Column | None, options: F.Options
+) -> F.Reader | None:
+    return None if column is None else reader(column, options)
+
+
+class ParticipantMapper:
+    """Compiled once per mapping; ``map`` is called once per participant."""
+
+    def __init__(self, spec: MappingSpec):
+        self.spec = spec
+        self.options = {
+            name: F.Options.resolve(table, spec.source) for name, table in spec.tables.items()
+        }
+        self._converters: dict[tuple[str, str, str, int | None], Converter] = {}
+        self._bounds = {
+            (key, unit): (
+                None if form.min is None else Decimal(str(form.min)),
+                None if form.max is None else Decimal(str(form.max)),
+            )
+            for key, analyte in spec.codes.analytes.items()
+            for unit, form in analyte.forms.items()
+        }
+        self._arm_names = {arm.code: arm.name for arm in spec.study.arms}
+        self._compile()
+
+    # --- compilation -------------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        s, o = self.spec, self.options
+        p = s.participants
+        po = o[p.table]
+        self._participant = (
+            F.text(p.sex, po),
+            F.date(p.birth_date, po),
+            F.text(p.arm, po),
+            F.date(p.enrolled, po),
+            F.text(p.status, po),
+            _opt(F.date, p.end, po),
+        )
+        if s.diagnosis:
+            do = o[s.diagnosis.table]
+            self._onset = F.date(s.diagnosis.onset, do)
+        self._observations: list[tuple[Any, ...]] = []
+        for section in s.observations:
+            so = o[section.table]
+            if isinstance(section, WideObservations):
+                values = [(v, F.result(v.column, so)) for v in section.values]
+                self._observations.append(
+                    ("wide", section, F.date(section.date, so), F.text(section.visit, so), values)
+                )
+            else:
+                self._observations.append(
+                    (
+                        "long",
+                        section,
+                        F.date(section.date, so),
+                        F.text(section.visit, so),
+                        F.text(section.analyte, so),
+                        F.result(section.value, so),
+                        F.text(section.unit, so),
+                    )
+                )
+        if s.procedures:
+            pr, ro = s.procedures, o[s.procedures.table]
+            self._procedure = (
+                F.text(Column(column=pr.id), ro),
+                F.text(pr.kind, ro),
+                F.date(pr.date, ro),
+                _opt(F.text, pr.route, ro),
+                _opt(F.text, pr.body_site, ro),
+                _opt(F.text, pr.product, ro),
+            )
+        if s.products:
+            pd, ro = s.products, o[s.products.table]
+            self._product = (
+                F.text(Column(column=pd.id), ro),
+                _opt(F.text, pd.harvest, ro),
+                F.date(pd.collected, ro),
+                F.text(pd.cell_type, ro),
+                F.number(pd.dose, ro),
+                _opt(F.number, pd.viability, ro),
+            )
+        if s.medications:
+            md, ro = s.medications, o[s.medications.table]
+            self._medication = (
+                F.text(Column(column=md.line), ro),
+                F.text(md.drug, ro),
+                F.number(md.dose, ro),
+                F.text(md.dose_unit, ro),
+                _opt(F.whole, md.times_per_day, ro),
+                F.date(md.start, ro),
+                _opt(F.date, md.end, ro),
+            )
+        if s.adverse_events:
+            ae, ro = s.adverse_events, o[s.adverse_events.table]
+            self._adverse = (
+                F.text(Column(column=ae.id), ro),
+                F.date(ae.onset, ro),
+                F.text(ae.term, ro),
+                F.text(ae.severity, ro),
+                F.text(ae.serious, ro),
+                _opt(F.text, ae.outcome, ro),
+            )
+
+    def subject_columns(self) -> dict[str, str]:
+        """Table name → the column that names the participant (one per table)."""
+        columns: dict[str, str] = {}
+        for section in self._sections():
+            columns.setdefault(section.table, section.subject)
+        return columns
+
+    def _sections(self) -> Iterable[Any]:
+        s = self.spec
+        yield s.participants
+        yield from (
+            x
+            for x in (s.diagnosis, s.procedures, s.products, s.medications, s.adverse_events)
+            if x is not None
+        )
+        yield from s.observations
+
+    # --- mapping -------------------------------------------------------------------------------
+
+    def map(self, subject: str, rows: dict[str, Sequence[SourceRow]]) -> ParticipantResult:
+        """Map one participant. ``rows`` holds the participant's rows per table name."""
+        errors: list[RowError] = []
+        result = ParticipantResult(subject, None, errors, sum(len(r) for r in rows.values()))
+        own = rows.get(self.spec.participants.table, ())
+        if not own:
+            for table_rows in rows.values():
+                for row in table_rows:
+                    errors.append(
+                        RowError(
+                            row.file,
+                            row.number,
+                            self.subject_columns()[_table_of(self, row)],
+                            "unknown-subject",
+                            "no such participant in the participants table",
+                        )
+                    )
+            return result
+        for extra in own[1:]:
+            errors.append(
+                RowError(
+                    extra.file,
+                    extra.number,
+                    self.spec.participants.subject,
+                    "duplicate",
+                    "participant listed more than once",
+                )
+            )
+        participant = self._map_participant(own[0], errors)
+        if participant is None or errors:
+            return _with_subject_row(result, own[0])
+        records = ParticipantRecords(participant)
+        if self.spec.diagnosis:
+            records.diagnosis = self._map_diagnosis(
+                rows.get(self.spec.diagnosis.table, ()), participant, errors
+            )
+        for compiled in self._observations:
+            table_rows = rows.get(compiled[1].table, ())
+            if compiled[0] == "wide":
+                self._map_wide(compiled, table_rows, records.measurements, errors)
+            else:
+                self._map_long(compiled, table_rows, records.measurements, errors)
+        _no_duplicates(
+            records.measurements, lambda m: (m.visit, m.analyte), "visit and analyte", errors
+        )
+        if self.spec.procedures:
+            self._map_rows(
+                rows.get(self.spec.procedures.table, ()),
+                self._make_procedure,
+                records.procedures,
+                errors,
+            )
+            _no_duplicates(records.procedures, lambda r: r.id, "procedure id", errors)
+        if self.spec.products:
+            self._map_rows(
+                rows.get(self.spec.products.table, ()), self._make_product, records.products, errors
+            )
+            _no_duplicates(records.products, lambda r: r.id, "product id", errors)
+        if self.spec.medications:
+            self._map_rows(
+                rows.get(self.spec.medications.table, ()),
+                self._make_medication,
+                records.medications,
+                errors,
+            )
+            _no_duplicates(records.medications, lambda r: r.line, "medication line", errors)
+        if self.spec.adverse_events:
+            self._map_rows(
+                rows.get(self.spec.adverse_events.table, ()),
+                self._make_adverse,
+                records.adverse_events,
+                errors,
+            )
+            _no_duplicates(records.adverse_events, lambda r: r.id, "adverse event id", errors)
+        self._check_links(records, errors)
+        if errors:
+            return _with_subject_row(result, own[0])
+        result.records = records
+        return result
+
+    def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
+        r = _Rows(row, errors)
+        sex, birth, arm, enrolled, status, end = (r.get(reader) for reader in self._participant)
+        if not r.failed and arm not in self._arm_names:
+            r.fail(
+                self.spec.participants.arm.column,
+                "code",
+                "value is not one of the study's arm codes (study.arms)",
+            )
+        if r.failed:
+            return None
+        subject = str(row.values.get(self.spec.participants.subject, "")).strip()
+        return Participant(
+            subject, sex, birth, arm, self._arm_names[arm], enrolled, status, end, r.origin
+        )
+
+    def _map_diagnosis(
+        self, rows: Sequence[SourceRow], participant: Participant, errors: list[RowError]
+    ) -> Diagnosis | None:
+        assert self.spec.diagnosis is not None
+        for row in rows[:1]:
+            r = _Rows(row, errors)
+            onset = r.get(self._onset)
+            if not r.failed:
+                return Diagnosis(
+                    self.spec.diagnosis.condition, onset, participant.enrolled, r.origin
+                )
+        return None
+
+    def _map_wide(
+        self,
+        compiled: tuple[Any, ...],
+        rows: Sequence[SourceRow],
+        out: list[Measurement],
+        errors: list[RowError],
+    ) -> None:
+        _, section, date_reader, visit_reader, values = compiled
+        for row in rows:
+            r = _Rows(row, errors)
+            date, visit = r.get(date_reader), r.get(visit_reader)
+            for value_spec, reader in values:
+                parsed = r.get(reader)
+                if parsed is None or r.failed:
+                    continue
+                comparator, number = parsed
+                measured = self._measure(
+                    r,
+                    value_spec.column,
+                    value_spec.analyte,
+                    value_spec.unit,
+                    value_spec.convert_to,
+                    value_spec.decimals,
+                    number,
+                )
+                if measured is not None and date is not None and visit is not None:
+                    out.append(
+                        Measurement(
+                            visit,
+                            date,
+                            value_spec.analyte,
+                            measured[0],
+                            comparator,
+                            measured[1],
+                            r.origin,
+                        )
+                    )
+
+    def _map_long(
+        self,
+        compiled: tuple[Any, ...],
+        rows: Sequence[SourceRow],
+        out: list[Measurement],
+        errors: list[RowError],
+    ) -> None:
+        _, section, date_reader, visit_reader, analyte_reader, value_reader, unit_reader = compiled
+        assert isinstance(section, LongObservations)
+        for row in rows:
+            r = _Rows(row, errors)
+            date, visit = r.get(date_reader), r.get(visit_reader)
+            analyte, parsed, unit = r.get(analyte_reader), r.get(value_reader), r.get(unit_reader)
+            if r.failed or parsed is None:
+                continue
+            conversion = section.convert.get(analyte)
+            measured = self._measure(
+                r,
+                section.value,
+                analyte,
+                unit,
+                conversion.to if conversion else None,
+                conversion.decimals if conversion else None,
+                parsed[1],
+                unit_column=section.unit.column,
+            )
+            if measured is not None:
+                out.append(
+                    Measurement(visit, date, analyte, measured[0], parsed[0], measured[1], r.origin)
+                )
+
+    def _measure(
+        self,
+        r: _Rows,
+        column: str,
+        analyte_key: str,
+        unit: str,
+        convert_to: str | None,
+        decimals: int | None,
+        value: Decimal,
+        unit_column: str | None = None,
+    ) -> tuple[str, Decimal] | None:
+        """Convert if asked, then check the value against its form's plausible range."""
+        analyte = self.spec.codes.analytes[analyte_key]
+        target = convert_to or unit
+        if target not in analyte.forms:
+            r.fail(
+                unit_column or column,
+                "unit",
+                f"unit is not one the mapping declares for analyte '{analyte_key}'",
+            )
+            return None
+        if target != unit:
+            key = (analyte_key, unit, target, decimals)
+            converter = self._converters.get(key)
+            if converter is None:
+                try:
+                    converter = resolve(
+                        unit,
+                        target,
+                        molar_mass=analyte.molar_mass_g_per_mol,
+                        equations=analyte.conversions,
+                        decimals=2 if decimals is None else decimals,
+                    )
+                except UnitError as exc:
+                    r.fail(unit_column or column, "unit", str(exc))
+                    return None
+                self._converters[key] = converter
+            value = converter(value)
+        low, high = self._bounds[(analyte_key, target)]
+        if (low is not None and value < low) or (high is not None and value > high):
+            r.fail(column, "range", f"outside the plausible range {low}–{high} {target}")
+            return None
+        return target, value
+
+    def _map_rows(
+        self,
+        rows: Sequence[SourceRow],
+        make: Callable[[_Rows], Any],
+        out: list[Any],
+        errors: list[RowError],
+    ) -> None:
+        for row in rows:
+            r = _Rows(row, errors)
+            record = make(r)
+            if not r.failed and record is not None:
+                out.append(record)
+
+    def _make_procedure(self, r: _Rows) -> ProcedureRecord:
+        pid, kind, date, route, site, product = (r.get(x) for x in self._procedure)
+        return ProcedureRecord(pid, kind, date, route, site, product, r.origin)
+
+    def _make_product(self, r: _Rows) -> ProductRecord | None:
+        pid, harvest, collected, cell_type, dose, viability = (r.get(x) for x in self._product)
+        assert self.spec.products is not None
+        if dose is not None and dose <= 0:
+            r.fail(self.spec.products.dose.column, "range", "dose must be positive")
+        if viability is not None and not 0 <= viability <= 100:
+            r.fail(
+                self.spec.products.viability.column if self.spec.products.viability else None,
+                "range",
+                "viability must be between 0 and 100 %",
+            )
+        return ProductRecord(
+            pid,
+            harvest,
+            collected,
+            cell_type,
+            dose,
+            self.spec.products.dose_unit,
+            viability,
+            r.origin,
+        )
+
+    def _make_medication(self, r: _Rows) -> MedicationRecord:
+        line, drug, dose, unit, per_day, start, end = (r.get(x) for x in self._medication)
+        assert self.spec.medications is not None
+        if dose is not None and dose < 0:
+            r.fail(self.spec.medications.dose.column, "range", "dose must not be negative")
+        if start and end and end < start:
+            end_column = self.spec.medications.end.column if self.spec.medications.end else None
+            r.fail(end_column, "date", "end date is before the start date")
+        return MedicationRecord(line, drug, dose, unit, per_day, start, end, r.origin)
+
+    def _make_adverse(self, r: _Rows) -> AdverseEventRecord:
+        aid, onset, term, severity, serious, outcome = (r.get(x) for x in self._adverse)
+        return AdverseEventRecord(aid, onset, term, severity, serious, outcome, r.origin)
+
+    def _check_links(self, records: ParticipantRecords, errors: list[RowError]) -> None:
+        """References between a participant's own rows must resolve (product ↔ procedure)."""
+        products = {p.id for p in records.products}
+        procedures = {p.id for p in records.procedures}
+        if self.spec.procedures and self.spec.procedures.product:
+            column = self.spec.procedures.product.column
+            for proc in records.procedures:
+                if proc.product and proc.product not in products:
+                    errors.append(
+                        RowError(
+                            proc.origin.file,
+                            proc.origin.row,
+                            column,
+                            "unknown-reference",
+                            "no such cell product for this participant",
+                        )
+                    )
+        if self.spec.products and self.spec.products.harvest:
+            column = self.spec.products.harvest.column
+            for product in records.products:
+                if product.harvest and product.harvest not in procedures:
+                    errors.append(
+                        RowError(
+                            product.origin.file,
+                            product.origin.row,
+                            column,
+                            "unknown-reference",
+                            "no such harvest procedure for this participant",
+                        )
+                    )
+
+
+def _table_of(mapper: ParticipantMapper, row: SourceRow) -> str:
+    for name, table in mapper.spec.tables.items():
+        if table.file == row.file:
+            return name
+    return mapper.spec.participants.table
+
+
+def _no_duplicates(
+    records: Sequence[Any], key: Callable[[Any], Any], what: str, errors: list[RowError]
+) -> None:
+    seen: set[Any] = set()
+    for record in records:
+        k = key(record)
+        if k in seen:
+            errors.append(
+                RowError(
+                    record.origin.file,
+                    record.origin.row,
+                    None,
+                    "duplicate",
+                    f"a second row with the same {what}",
+                )
+            )
+        seen.add(k)
+
+
+def _with_subject_row(result: ParticipantResult, row: SourceRow) -> ParticipantResult:
+    origin = Origin(row.file, row.number)
+    result.errors = [
+        RowError(e.file, e.row, e.column, e.rule, e.message, origin) for e in result.errors
+    ]
+    return result

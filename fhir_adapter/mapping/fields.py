@@ -1,0 +1,158 @@
+"""Compiled field readers: one small callable per mapped column, built once per mapping.
+
+A reader takes a row's values and returns the typed field, ``None`` for an optional blank,
+or raises ``FieldProblem`` naming the column and the rule broken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fhir_adapter.mapping.spec import Column, ReadOptions, TableSpec
+from fhir_adapter.mapping.values import (
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_result,
+    parse_year,
+)
+
+DEFAULT_OPTIONS = ReadOptions(
+    delimiter=",",
+    encoding="utf-8",
+    decimal=".",
+    date_formats=["%Y-%m-%d"],
+    missing=[""],
+    comparators=[],
+)
+
+
+class FieldProblem(Exception):
+    def __init__(self, column: str | None, rule: str, message: str):
+        super().__init__(message)
+        self.column = column
+        self.rule = rule
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Options:
+    """Read options of one table, resolved: table > mapping 'source' > built-in defaults."""
+
+    delimiter: str
+    encoding: str
+    decimal: str
+    date_formats: tuple[str, ...]
+    missing: frozenset[str]
+    comparators: tuple[str, ...]
+
+    @classmethod
+    def resolve(cls, table: TableSpec, source: ReadOptions) -> Options:
+        def pick(name: str) -> Any:
+            for layer in (table, source, DEFAULT_OPTIONS):
+                value = getattr(layer, name)
+                if value is not None:
+                    return value
+            raise AssertionError(name)  # pragma: no cover - defaults are complete
+
+        return cls(
+            pick("delimiter"),
+            pick("encoding"),
+            pick("decimal"),
+            tuple(pick("date_formats")),
+            frozenset(pick("missing")),
+            tuple(pick("comparators")),
+        )
+
+
+Reader = Callable[[dict[str, object]], Any]
+
+
+def _raw(column: Column, options: Options) -> Reader:
+    """The cell (or constant) after blank handling; raises for a blank required cell."""
+    if column.value is not None:
+        constant = column.value
+        return lambda values: constant
+    name = column.column
+    missing = options.missing
+    required = column.required
+
+    def read(values: dict[str, object]) -> object:
+        cell = values.get(name)  # type: ignore[arg-type]
+        if cell is None or (isinstance(cell, str) and cell.strip() in missing):
+            if required:
+                raise FieldProblem(name, "required", "a value is required")
+            return None
+        return cell.strip() if isinstance(cell, str) else cell
+
+    return read
+
+
+def _wrap(column: Column, options: Options, convert: Callable[[object], Any], rule: str) -> Reader:
+    raw = _raw(column, options)
+    name = column.column
+
+    def read(values: dict[str, object]) -> Any:
+        cell = raw(values)
+        if cell is None:
+            return None
+        try:
+            return convert(cell)
+        except (ValueError, ArithmeticError) as exc:
+            raise FieldProblem(name, rule, str(exc)) from None
+
+    return read
+
+
+def text(column: Column, options: Options) -> Reader:
+    """Cell text, through the column's code map when it has one."""
+    if column.map is None:
+        return _wrap(column, options, str, "text")
+    table = column.map
+
+    def lookup(cell: object) -> str:
+        key = str(cell)
+        if key not in table:
+            raise ValueError("value is not in the mapping's code table for this column")
+        return table[key]
+
+    return _wrap(column, options, lookup, "code")
+
+
+def date(column: Column, options: Options) -> Reader:
+    if column.format == "year":
+        return _wrap(column, options, parse_year, "date")
+    formats = options.date_formats
+    return _wrap(column, options, lambda cell: parse_date(cell, formats), "date")
+
+
+def number(column: Column, options: Options) -> Reader:
+    decimal = options.decimal
+    return _wrap(column, options, lambda cell: parse_decimal(cell, decimal), "number")
+
+
+def whole(column: Column, options: Options) -> Reader:
+    return _wrap(column, options, parse_int, "number")
+
+
+def result(column_name: str, options: Options) -> Reader:
+    """A laboratory result: an optional comparator ('<0.10') and a decimal; blank is None."""
+    decimal, comparators = options.decimal, options.comparators
+    return _wrap(
+        Column(column=column_name, required=False),
+        options,
+        lambda cell: parse_result(cell, decimal, comparators),
+        "number",
+    )
+
+
+def checked_range(value: Decimal, low: float | None, high: float | None) -> str | None:
+    """The range rule's message when a value is implausible, else None."""
+    if low is not None and value < Decimal(str(low)):
+        return f"below the plausible minimum {low}"
+    if high is not None and value > Decimal(str(high)):
+        return f"above the plausible maximum {high}"
+    return None

@@ -1,0 +1,125 @@
+"""Domain records: what one participant's rows say, checked and typed, before any FHIR.
+
+Plain slotted dataclasses (not pydantic) because the mapping hot path builds millions.
+Every record keeps its origin (file and row) for Provenance and for tracing server errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    file: str
+    row: int
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A rule a row broke. Says where and which rule; never carries the cell value."""
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    message: str
+    subject_row: Origin | None = None  # the participant's own row, to find the person
+
+    def __str__(self) -> str:
+        where = self.file + (f" row {self.row}" if self.row is not None else "")
+        if self.column:
+            where += f" column '{self.column}'"
+        return f"{where}: {self.rule}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    subject: str
+    sex: str
+    birth_date: str
+    arm_code: str
+    arm_name: str
+    enrolled: str
+    status: str
+    end: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    condition: str
+    onset: str
+    recorded: str
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    visit: str
+    date: str
+    analyte: str
+    unit: str
+    comparator: str | None
+    value: Decimal
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRecord:
+    id: str
+    kind: str
+    date: str
+    route: str | None
+    body_site: str | None
+    product: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    id: str
+    harvest: str | None
+    collected: str
+    cell_type: str
+    dose: Decimal
+    dose_unit: str
+    viability: Decimal | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationRecord:
+    line: str
+    drug: str
+    dose: Decimal
+    dose_unit: str
+    times_per_day: int | None
+    start: str
+    end: str | None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class AdverseEventRecord:
+    id: str
+    onset: str
+    term: str
+    severity: str
+    serious: str
+    outcome: str | None
+    origin: Origin
+
+
+@dataclass(slots=True)
+class ParticipantRecords:
+    """Everything mapped for one participant; complete or not emitted at all."""
+
+    participant: Participant
+    diagnosis: Diagnosis | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    procedures: list[ProcedureRecord] = field(default_factory=list)
+    products: list[ProductRecord] = field(default_factory=list)
+    medications: list[MedicationRecord] = field(default_factory=list)
+    adverse_events: list[AdverseEventRecord] = field(default_factory=list)

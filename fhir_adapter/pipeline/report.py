@@ -1,0 +1,50 @@
+"""The result of a mapping run: counts and row errors, never cell values."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_adapter.mapping.records import RowError
+
+
+@dataclass
+class MapReport:
+    mapping: str
+    mapping_version: str
+    rows_read: int = 0
+    rows_rejected: int = 0
+    participants_mapped: int = 0
+    participants_rejected: int = 0
+    resources: Counter[str] = field(default_factory=Counter)
+    errors: list[RowError] = field(default_factory=list)
+    model_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.model_problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mapping": self.mapping,
+            "mapping_version": self.mapping_version,
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
+            "participants_mapped": self.participants_mapped,
+            "participants_rejected": self.participants_rejected,
+            "resources": dict(sorted(self.resources.items())),
+            "resources_total": sum(self.resources.values()),
+            "errors": [
+                {
+                    "file": e.file,
+                    "row": e.row,
+                    "column": e.column,
+                    "rule": e.rule,
+                    "message": e.message,
+                    "participant_row": e.subject_row.row if e.subject_row else None,
+                }
+                for e in self.errors
+            ],
+            "model_problems": self.model_problems,
+        }

@@ -1,0 +1,194 @@
+"""``StudyMapping``: a mapping applied to a data directory, participant by participant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fhir_adapter.errors import SourceDataError
+from fhir_adapter.fhir.resources import ResourceFactory
+from fhir_adapter.fhir.validate import model_problems
+from fhir_adapter.mapping.engine import ParticipantMapper
+from fhir_adapter.mapping.fields import Options
+from fhir_adapter.mapping.loader import LoadedMapping
+from fhir_adapter.mapping.records import Origin, RowError
+from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
+from fhir_adapter.pipeline.report import MapReport
+from fhir_adapter.pipeline.spill import Spill
+from fhir_adapter.sources.row import SourceRow
+from fhir_adapter.sources.tables import read_table
+
+Resource = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MappedParticipant:
+    """One participant's resources, complete. ``key`` is the Patient id: no PHI."""
+
+    key: str
+    resources: list[Resource]
+    origins: dict[str, Origin]  # "Type/id" → the source row it came from
+
+
+def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
+    """Every column the mapping reads, per table: checked against each file's header."""
+    found: dict[str, list[str]] = {}
+
+    def add(table: str, column: str | None) -> None:
+        if column and column not in found.setdefault(table, []):
+            found[table].append(column)
+
+    sections: list[Any] = [
+        spec.participants,
+        spec.diagnosis,
+        spec.procedures,
+        spec.products,
+        spec.medications,
+        spec.adverse_events,
+        *spec.observations,
+    ]
+    for section in sections:
+        if section is None:
+            continue
+        add(section.table, section.subject)
+        for name, value in section:
+            if isinstance(value, Column):
+                add(section.table, value.column)
+            elif name in {"id", "line", "value"} and isinstance(value, str):
+                add(section.table, value)
+            elif name == "values":
+                for observed in value:
+                    assert isinstance(observed, ObservedValue)
+                    add(section.table, observed.column)
+    return found
+
+
+class StudyMapping:
+    """Streams a study's participants; fills ``report`` as it goes.
+
+    ``strict`` raises ``SourceDataError`` at the first row error instead of leaving the
+    participant out; ``check_models`` also validates every resource with the R4B models.
+    """
+
+    def __init__(
+        self,
+        mapping: LoadedMapping,
+        data_dir: Path,
+        *,
+        strict: bool = False,
+        check_models: bool = False,
+        spill_dir: Path | None = None,
+    ):
+        self.mapping = mapping
+        self.spec = mapping.spec
+        self.data_dir = Path(data_dir)
+        self.strict = strict
+        self.check_models = check_models
+        self.spill_dir = spill_dir
+        self.mapper = ParticipantMapper(self.spec)
+        self.factory = ResourceFactory(self.spec, mapping.name)
+        self.report = MapReport(mapping.name, self.spec.mapping_version)
+
+    def study_resources(self) -> list[Resource]:
+        study = self.factory.research_study()
+        self._count_and_check([study])
+        return [study]
+
+    def participants(
+        self, on_rows: Callable[[int], None] | None = None
+    ) -> Iterator[MappedParticipant]:
+        """Map every participant in subject order. ``on_rows(n)`` reports progress in rows."""
+        subject_columns = self.mapper.subject_columns()
+        with Spill(self.spill_dir) as spill:
+            for table, columns in columns_by_table(self.spec).items():
+                spec = self.spec.tables[table]
+                options = Options.resolve(spec, self.spec.source)
+                rows = read_table(
+                    self.data_dir,
+                    spec.file,
+                    delimiter=options.delimiter,
+                    encoding=options.encoding,
+                    sheet=spec.sheet,
+                    required_columns=columns,
+                )
+                header = columns
+                spill.add_table(
+                    table, header, self._keyed(rows, subject_columns[table], options, on_rows)
+                )
+            for subject, rows_by_table in spill.participants():
+                result = self.mapper.map(subject, rows_by_table)
+                if result.errors:
+                    self._reject(
+                        result.errors,
+                        result.rows_read,
+                        participant=result.records is None
+                        and self.spec.participants.table in rows_by_table,
+                    )
+                    continue
+                assert result.records is not None
+                built = self.factory.participant(result.records)
+                resources = [r for r, _ in built]
+                self._count_and_check(resources)
+                self.report.participants_mapped += 1
+                yield MappedParticipant(
+                    key=resources[0]["id"],
+                    resources=resources,
+                    origins={f"{r['resourceType']}/{r['id']}": o for r, o in built},
+                )
+
+    def _keyed(
+        self,
+        rows: Iterator[SourceRow],
+        subject_column: str,
+        options: Options,
+        on_rows: Callable[[int], None] | None,
+    ) -> Iterator[tuple[str, SourceRow]]:
+        missing = options.missing
+        pending = 0
+        for row in rows:
+            self.report.rows_read += 1
+            pending += 1
+            if on_rows is not None and pending == 1000:
+                on_rows(pending)
+                pending = 0
+            subject = str(row.values.get(subject_column, "")).strip()
+            if not subject or subject in missing:
+                self._reject(
+                    [
+                        RowError(
+                            row.file,
+                            row.number,
+                            subject_column,
+                            "required",
+                            "a participant identifier is required",
+                        )
+                    ],
+                    1,
+                    participant=False,
+                )
+                continue
+            yield subject, row
+        if on_rows is not None and pending:
+            on_rows(pending)
+
+    def _reject(self, errors: list[RowError], rows: int, *, participant: bool) -> None:
+        if self.strict:
+            first = errors[0]
+            raise SourceDataError(
+                first.message, file=first.file, row=first.row, column=first.column, rule=first.rule
+            )
+        self.report.errors.extend(errors)
+        self.report.rows_rejected += rows
+        if participant:
+            self.report.participants_rejected += 1
+
+    def _count_and_check(self, resources: list[Resource]) -> None:
+        for resource in resources:
+            self.report.resources[resource["resourceType"]] += 1
+            if self.check_models:
+                for problem in model_problems(resource):
+                    self.report.model_problems.append(
+                        f"{resource['resourceType']}/{resource['id']}: {problem}"
+                    )

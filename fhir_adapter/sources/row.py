@@ -1,0 +1,11 @@
+"""The unit every source yields: one data row with its file and spreadsheet-style row number."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class SourceRow(NamedTuple):
+    file: str  # file name as the user knows it (relative to the data directory)
+    number: int  # 1-based, the header being row 1, as a spreadsheet shows it
+    values: dict[str, object]  # column → cell text (or a date for Excel date cells)
