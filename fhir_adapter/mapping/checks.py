@@ -67,17 +67,14 @@ def _unit(code: str, loc: list[Any]) -> Iterator[Problem]:
 
 def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     codes = spec.codes
-    sections: list[tuple[str, Any]] = [("participants", spec.participants)]
+    sections: list[tuple[list[Any], Any]] = [(["participants"], spec.participants)]
     for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):
         if getattr(spec, name) is not None:
-            sections.append((name, getattr(spec, name)))
-    sections += [(f"observations.{i}", o) for i, o in enumerate(spec.observations)]
-    for name, section in sections:
+            sections.append(([name], getattr(spec, name)))
+    sections += [(["observations", i], o) for i, o in enumerate(spec.observations)]
+    for loc, section in sections:
         if section.table not in spec.tables:
-            yield (
-                f"table '{section.table}' is not declared under 'tables'",
-                [*name.split("."), "table"],
-            )
+            yield (f"table '{section.table}' is not declared under 'tables'", [*loc, "table"])
 
     p = spec.participants
     yield from _targets(p.sex, SEX, "administrative gender", ["participants", "sex"])

@@ -261,7 +261,8 @@ class ParticipantMapper:
                 errors,
             )
             _no_duplicates(records.adverse_events, lambda r: r.id, "adverse event id", errors)
-        self._check_links(records, errors)
+        if not errors:  # links are only meaningful when every row was read
+            self._check_links(records, errors)
         if errors:
             return _with_subject_row(result, own[0])
         result.records = records

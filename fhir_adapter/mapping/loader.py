@@ -6,6 +6,7 @@ before any data is read.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -86,12 +87,24 @@ _PYDANTIC_TAGS = {"wide", "long", "function-before[_shorthand()]", "str"}
 
 
 def _raise_validation(exc: ValidationError, document: Any, file: str) -> None:
-    first = exc.errors()[0]
+    """Report the most useful problem: an unknown key (likely a typo) before anything else."""
+    errors = exc.errors()
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _PYDANTIC_TAGS)]
-    count = exc.error_count()
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        missing = [
+            e["loc"][-1]
+            for e in errors
+            if e["type"] == "missing" and list(e["loc"][:-1]) == list(first["loc"][:-1])
+        ]
+        guess = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
+        message = f"unknown key '{loc[-1]}'" + (f" (did you mean '{guess[0]}'?)" if guess else "")
+    count = len(errors)
     more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
     raise MappingSpecError(
-        first["msg"] + more, file=file, line=line_of(document, loc), key=_key_path(loc) or None
+        message + more, file=file, line=line_of(document, loc), key=_key_path(loc) or None
     )
 
 

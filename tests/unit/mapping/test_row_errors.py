@@ -1,0 +1,126 @@
+"""Each class of bad row: named precisely, participant left out whole, others proceed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fhir_adapter.errors import SourceDataError
+from fhir_adapter.mapping.loader import load_mapping
+from fhir_adapter.pipeline import StudyMapping
+
+
+def _run(study_a_mapping, directory, strict=False):
+    mapping = StudyMapping(
+        load_mapping(study_a_mapping), directory, strict=strict, check_models=True
+    )
+    participants = list(mapping.participants())
+    return mapping.report, participants
+
+
+def test_clean_export_maps_everyone(tmp_path, tables, write_export, study_a_mapping):
+    report, participants = _run(study_a_mapping, write_export(tmp_path, tables))
+    assert report.errors == [] and report.model_problems == []
+    assert report.participants_mapped == 2 and report.rows_rejected == 0
+    assert report.resources["Observation"] == 12
+    assert report.resources["MedicationStatement"] == 3
+
+
+# (table, row index, column, planted value, rule, offending data row number)
+BAD_ROWS = [
+    ("visits.csv", 0, "hba1c_pct", "8.4%", "number"),
+    ("visits.csv", 0, "hba1c_pct", "-1.0", "range"),
+    ("visits.csv", 0, "fpg_mg_dl", "7.25", "range"),
+    ("visits.csv", 0, "visit_date", "2019-02-30", "date"),
+    ("subjects.csv", 0, "birth_date", "04/03/1960", "date"),
+    ("subjects.csv", 0, "sex", "X", "code"),
+    ("subjects.csv", 0, "arm", "ORAL", "code"),
+    ("subjects.csv", 0, "consent_date", "", "required"),
+    ("medications.csv", 0, "drug_code", "ASPIRIN", "code"),
+    ("medications.csv", 0, "dose_unit", "tablets", "code"),
+    ("medications.csv", 0, "end_date", "2017-01-01", "date"),
+    ("cell_products.csv", 0, "viability_pct", "140", "range"),
+    ("procedures.csv", 1, "product_id", "A-001-P9", "unknown-reference"),
+    ("adverse_events.csv", 0, "severity", "GRADE 5", "code"),
+]
+
+
+@pytest.mark.parametrize(("table", "index", "column", "value", "rule"), BAD_ROWS)
+def test_bad_row_rejects_the_participant_whole(
+    tmp_path, tables, write_export, study_a_mapping, table, index, column, value, rule
+):
+    tables[table][index][column] = value
+    report, participants = _run(study_a_mapping, write_export(tmp_path, tables))
+    assert [p.key for p in participants] == [
+        p.key
+        for p in _run(
+            study_a_mapping,
+            write_export(tmp_path / "ok", {**tables, "subjects.csv": tables["subjects.csv"][1:]}),
+        )[1]
+    ]
+    assert report.participants_mapped == 1 and report.participants_rejected == 1
+    (error,) = report.errors
+    assert (error.file, error.row, error.column, error.rule) == (table, index + 2, column, rule)
+    assert error.subject_row is not None and error.subject_row.row == 2
+    if value:
+        assert value not in str(error) and value not in json.dumps(report.as_dict())
+    # Nothing of the rejected participant is emitted: every resource points at A-002's Patient.
+    patient_ids = {
+        r["id"] for p in participants for r in p.resources if r["resourceType"] == "Patient"
+    }
+    assert len(patient_ids) == 1
+    # The rejected participant's rows all count as rejected.
+    assert report.rows_rejected == sum(
+        1 for rows in tables.values() for row in rows if "A-001" in row.values()
+    )
+
+
+def test_unknown_subject_is_reported_and_others_proceed(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    tables["visits.csv"].append({**tables["visits.csv"][0], "subject_id": "A-999"})
+    report, participants = _run(study_a_mapping, write_export(tmp_path, tables))
+    assert report.participants_mapped == 2
+    (error,) = report.errors
+    assert (error.file, error.row, error.rule) == ("visits.csv", 4, "unknown-subject")
+    assert "A-999" not in str(error)
+
+
+def test_duplicate_visit_row(tmp_path, tables, write_export, study_a_mapping):
+    tables["visits.csv"].append(dict(tables["visits.csv"][0]))
+    report, _ = _run(study_a_mapping, write_export(tmp_path, tables))
+    assert {e.rule for e in report.errors} == {"duplicate"}
+    assert report.participants_mapped == 1
+
+
+def test_strict_mode_stops_at_the_first_error(tmp_path, tables, write_export, study_a_mapping):
+    tables["visits.csv"][1]["hba1c_pct"] = "abc"
+    with pytest.raises(SourceDataError) as error:
+        _run(study_a_mapping, write_export(tmp_path, tables), strict=True)
+    assert (error.value.file, error.value.row, error.value.column, error.value.rule) == (
+        "visits.csv",
+        3,
+        "hba1c_pct",
+        "number",
+    )
+    assert "abc" not in str(error.value)
+
+
+def test_missing_column_names_file_and_column(tmp_path, tables, write_export, study_a_mapping):
+    for row in tables["visits.csv"]:
+        del row["fpg_mg_dl"]
+    with pytest.raises(SourceDataError, match="fpg_mg_dl") as error:
+        _run(study_a_mapping, write_export(tmp_path, tables))
+    assert error.value.file == "visits.csv" and error.value.rule == "missing-column"
+
+
+def test_wrong_encoding_is_a_file_error(tmp_path, tables, write_export, study_a_mapping):
+    directory = write_export(tmp_path, tables)
+    (directory / "adverse_events.csv").write_bytes(
+        "subject_id,ae_id,onset_date,term,severity,serious,outcome\n"
+        "A-001,A-001-AE1,2019-02-06,Fi\u00e8vre,MILD,N,RECOVERED\n".encode("latin-1")
+    )
+    with pytest.raises(SourceDataError, match="utf-8") as error:
+        _run(study_a_mapping, directory)
+    assert error.value.file == "adverse_events.csv"
