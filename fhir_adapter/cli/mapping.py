@@ -168,4 +168,12 @@ def validate_command(
     raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
 
 
-COMMANDS = [map_command, validate_command]
+@click.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the mapping-file format (for editors and CI checks)."""
+    from fhir_adapter.mapping.schema import mapping_json_schema
+
+    click.echo(mapping_json_schema(), nl=False)
+
+
+COMMANDS = [map_command, validate_command, schema_command]

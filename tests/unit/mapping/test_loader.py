@@ -101,3 +101,11 @@ def test_study_key_must_be_a_slug(tmp_path):
     with pytest.raises(MappingSpecError, match="slug") as e:
         load_mapping(path)
     assert e.value.key == "study.key"
+
+
+def test_published_json_schema_is_current():
+    from fhir_adapter.mapping.schema import mapping_json_schema
+
+    published = (REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8")
+    assert published == mapping_json_schema(), (
+        "regenerate: fhir-adapter schema > mappings/mapping.schema.json")
