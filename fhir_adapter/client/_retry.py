@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -22,6 +23,8 @@ T = TypeVar("T")
 
 logger = logging.getLogger("fhir_adapter.client")
 
+_DELAY_SECONDS = re.compile(r"^[0-9]{1,10}$")  # ASCII digits only: "²".isdigit() is True
+
 
 def parse_retry_after(value: str | None, *, date: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP-date.
@@ -34,7 +37,7 @@ def parse_retry_after(value: str | None, *, date: str | None, now: float) -> flo
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DELAY_SECONDS.match(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value).timestamp()

@@ -182,6 +182,7 @@ def test_attempt_timeouts_are_cut_to_the_time_left(httpx_mock, make_client, cloc
     ("Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:27:00 GMT", 60.0),
     ("Wed, 21 Oct 2015 07:20:00 GMT", None, 0.0),  # in the past: no wait
     ("soon", None, None),
+    ("\u00b2", None, None),
     ("-5", None, None),
     (None, None, None),
 ])
