@@ -19,3 +19,15 @@ def transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
             for r in resources
         ],
     }
+
+
+def transaction_json(resources: list[dict[str, Any]], texts: list[str]) -> str:
+    """``canonical_json(transaction(resources))`` from already-serialized resources.
+
+    Saves serializing every resource twice when both bundles and NDJSON are written.
+    """
+    entries = ",".join(
+        f'{{"resource":{text},"request":{{"method":"PUT","url":"{r["resourceType"]}/{r["id"]}"}}}}'
+        for r, text in zip(resources, texts, strict=True)
+    )
+    return f'{{"resourceType":"Bundle","type":"transaction","entry":[{entries}]}}'

@@ -7,11 +7,13 @@ and never repeats the value (cells can be PHI).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _YEAR = re.compile(r"^\d{4}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_decimal(text: object, decimal: str = ".") -> Decimal:
@@ -59,7 +61,16 @@ def parse_date(text: object, formats: tuple[str, ...]) -> str:
         return text.date().isoformat()
     if isinstance(text, dt.date):
         return text.isoformat()
-    raw = str(text).strip()
+    return _parse_date_text(str(text).strip(), formats)
+
+
+@functools.lru_cache(maxsize=8192)  # bounded: dates repeat across rows, memory stays flat
+def _parse_date_text(raw: str, formats: tuple[str, ...]) -> str:
+    if "%Y-%m-%d" in formats and _ISO_DATE.match(raw):
+        try:
+            return dt.date.fromisoformat(raw).isoformat()  # fast path for the common format
+        except ValueError:
+            pass  # an impossible date such as 2021-02-30: reported below
     for fmt in formats:
         try:
             return dt.datetime.strptime(raw, fmt).date().isoformat()

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from fhir_adapter.fhir.bundle import transaction
+from fhir_adapter.fhir.bundle import transaction_json
 from fhir_adapter.fhir.serialize import canonical_json
 
 FORMATS = ("bundles", "ndjson")
@@ -23,7 +23,7 @@ class OutputWriter:
         self.formats = formats
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=".fhir-adapter-out-", dir=self.out_dir.parent))
-        self._ndjson: dict[str, IO[str]] = {}
+        self._ndjson: dict[str, IO[bytes]] = {}
         for name in formats:
             (self._tmp / name).mkdir()
 
@@ -34,18 +34,19 @@ class OutputWriter:
         self._write(key, resources)
 
     def _write(self, name: str, resources: list[dict[str, Any]]) -> None:
+        texts = [canonical_json(r) for r in resources]
         if "bundles" in self.formats:
-            (self._tmp / "bundles" / f"{name}.json").write_text(
-                canonical_json(transaction(resources)) + "\n", encoding="utf-8"
-            )
+            (self._tmp / "bundles" / f"{name}.json").write_bytes(
+                (transaction_json(resources, texts) + "\n").encode())
         if "ndjson" in self.formats:
-            for resource in resources:
+            for resource, text in zip(resources, texts, strict=True):
                 kind = resource["resourceType"]
                 handle = self._ndjson.get(kind)
                 if handle is None:
-                    handle = (self._tmp / "ndjson" / f"{kind}.ndjson").open("w", encoding="utf-8")
+                    path = self._tmp / "ndjson" / f"{kind}.ndjson"
+                    handle = path.open("wb", buffering=1 << 20)
                     self._ndjson[kind] = handle
-                handle.write(canonical_json(resource) + "\n")
+                handle.write((text + "\n").encode())
 
     def commit(self, summary_json: str) -> None:
         """Move the finished output into ``out_dir``, replacing an earlier run's files."""

@@ -20,6 +20,9 @@ class MapReport:
     resources: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     model_problems: list[str] = field(default_factory=list)
+    # Patient ids of participants left out for row errors: the sync must not take them for
+    # participants removed from the source.
+    rejected_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.fhir.ids import resource_id
 from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.validate import model_problems
 from fhir_adapter.mapping.engine import ParticipantMapper
@@ -120,12 +121,12 @@ class StudyMapping:
             for subject, rows_by_table in spill.participants():
                 result = self.mapper.map(subject, rows_by_table)
                 if result.errors:
-                    self._reject(
-                        result.errors,
-                        result.rows_read,
-                        participant=result.records is None
-                        and self.spec.participants.table in rows_by_table,
-                    )
+                    known = self.spec.participants.table in rows_by_table
+                    if known:
+                        self.report.rejected_keys.append(
+                            resource_id(self.spec.study.key, "Patient", subject)
+                        )
+                    self._reject(result.errors, result.rows_read, participant=known)
                     continue
                 assert result.records is not None
                 built = self.factory.participant(result.records)

@@ -104,3 +104,13 @@ def test_alternative_shape_maps_to_the_same_resources_and_values():
             assert other["code"] == obs["code"]
             assert q_alt.get("comparator") == q.get("comparator")
             assert abs(q_alt["value"] - q["value"]) <= Decimal("0.01"), rid
+
+
+def test_bundle_spliced_from_resource_texts_equals_the_canonical_bundle():
+    from fhir_adapter.fhir.bundle import transaction_json
+
+    _, mapped = _map("study_b")
+    for participant in mapped[1:4]:
+        texts = [canonical_json(r) for r in participant.resources]
+        assert transaction_json(participant.resources, texts) == canonical_json(
+            transaction(participant.resources))
