@@ -17,7 +17,8 @@ from rich.progress import (
 )
 
 stderr = Console(stderr=True)
-stdout = Console()
+# Tables stay readable when piped: rich would otherwise assume 80 columns.
+stdout = Console(width=None if sys.stdout.isatty() else 120)
 
 
 @contextlib.contextmanager

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
 from fhir_adapter.cli._errors import EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
+from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import MapReport, StudyMapping
 from fhir_adapter.pipeline.output import FORMATS, OutputWriter
@@ -140,32 +142,54 @@ def map_command(
 @mapping_option
 @data_option
 @strict_option
-@click.option(
-    "--check-models",
-    is_flag=True,
-    help="Also validate every resource with the fhir.resources models.",
-)
+@click.option("--check-models", is_flag=True,
+              help="Also validate every resource with the fhir.resources models.")
+@server_options(required=False)
 @json_option
 @reports_errors
-def validate_command(
-    mapping_path: Path, data_dir: Path | None, strict: bool, check_models: bool, as_json: bool
-) -> None:
+def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, check_models: bool,
+                     as_json: bool, **server: Any) -> None:
     """Check a mapping file, and with --data the export it describes, writing nothing.
 
-    Exit codes: 0 valid, 1 some rows would be rejected, 3 invalid mapping file,
-    4 bad row in --strict mode or unreadable source file.
+    With --server, every mapped resource also goes through the server's $validate and the
+    issues are reported by severity with their source rows.
+    Exit codes: 0 valid, 1 some rows rejected or $validate found errors, 3 invalid mapping
+    file, 4 bad row in --strict mode or unreadable source file, 5 server unreachable.
     """
+    settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
     if data_dir is None:
+        if settings["server_url"]:
+            raise click.UsageError("--server needs --data: it validates the mapped resources")
         if as_json:
             click.echo(json.dumps({"mapping": loaded.name, "valid": True}))
         else:
             stdout.print(f"{loaded.path}: valid mapping (version {loaded.spec.mapping_version})")
         raise SystemExit(EXIT_OK)
     mapping = StudyMapping(loaded, data_dir, strict=strict, check_models=check_models)
-    run_mapping(mapping, None, progress=not as_json)
-    print_report(mapping.report, as_json)
-    raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
+    if not settings["server_url"]:
+        run_mapping(mapping, None, progress=not as_json)
+        print_report(mapping.report, as_json)
+        raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
+    from fhir_adapter.verify import validate_on_server
+
+    with make_client(**settings) as client, row_progress(
+            "validating on the server", enabled=not as_json) as advance:
+        result = validate_on_server(mapping, client, concurrency=settings["concurrency"],
+                                    on_resource=lambda: advance(1))
+    if as_json:
+        click.echo(json.dumps({"mapping": mapping.report.as_dict(),
+                               "validation": result.as_dict()}, indent=2))
+    else:
+        print_report(mapping.report, as_json=False)
+        counts = ", ".join(f"{n} {sev}" for sev, n in sorted(result.by_severity.items()))
+        stdout.print(f"$validate on {result.server}: {result.resources:,} resources; "
+                     f"issues: {counts or 'none'}")
+        for finding in [f for f in result.findings if f.severity in ("fatal", "error")][:30]:
+            stderr.print(f"[red]{finding.severity}[/red] {finding.where} {finding.resource} "
+                         f"{finding.location}: {finding.message}", highlight=False)
+    ok = mapping.report.ok and result.ok
+    raise SystemExit(EXIT_OK if ok else EXIT_ROW_ERRORS)
 
 
 @click.command("schema")

@@ -26,10 +26,17 @@ class ServerCapabilities:
     batch: bool
     update_create: frozenset[str]
     conditional_update: frozenset[str]
+    # Types whose entry says ``updateCreate: false``. Many servers (HAPI among them) leave the
+    # flag out although they accept client ids, so only an explicit "false" rules them out.
+    no_update_create: frozenset[str] = frozenset()
 
     def supports_update_create(self, resource_type: str) -> bool:
         """True when ``PUT Type/id`` creates an absent resource (client-assigned ids)."""
         return resource_type in self.update_create
+
+    def refuses_update_create(self, resource_type: str) -> bool:
+        """True only when the server declares it does not create on ``PUT Type/id``."""
+        return resource_type in self.no_update_create
 
     def supports_conditional_update(self, resource_type: str) -> bool:
         return resource_type in self.conditional_update
@@ -55,6 +62,7 @@ def parse_capabilities(body: Any) -> ServerCapabilities:
         software = {}
     transaction = batch = False
     update_create: set[str] = set()
+    no_update_create: set[str] = set()
     conditional_update: set[str] = set()
     for rest in _dicts(body.get("rest")):
         if rest.get("mode") != "server":
@@ -68,6 +76,8 @@ def parse_capabilities(body: Any) -> ServerCapabilities:
                 continue
             if resource.get("updateCreate") is True:
                 update_create.add(kind)
+            elif resource.get("updateCreate") is False:
+                no_update_create.add(kind)
             if resource.get("conditionalUpdate") is True:
                 conditional_update.add(kind)
     name, version_text = software.get("name"), software.get("version")
@@ -79,4 +89,5 @@ def parse_capabilities(body: Any) -> ServerCapabilities:
         batch=batch,
         update_create=frozenset(update_create),
         conditional_update=frozenset(conditional_update),
+        no_update_create=frozenset(no_update_create),
     )

@@ -24,6 +24,7 @@ from fhir_adapter.client._results import WriteResult, if_match_header, version_f
 from fhir_adapter.client._retry import RetryPolicy, call_with_retries, parse_retry_after
 from fhir_adapter.client._urls import BaseUrl
 from fhir_adapter.errors import TerminalServerError, TransientServerError
+from fhir_adapter.fhir.serialize import canonical_json
 
 logger = logging.getLogger("fhir_adapter.client")
 
@@ -213,7 +214,7 @@ class FhirClient:
 
     # -- writing -------------------------------------------------------------------------
 
-    def transaction(self, bundle: dict[str, Any], *, idempotent: bool = True,
+    def transaction(self, bundle: dict[str, Any] | bytes, *, idempotent: bool = True,
                     return_representation: bool = False) -> dict[str, Any]:
         """POST a transaction Bundle; the transaction-response Bundle.
 
@@ -221,7 +222,8 @@ class FhirClient:
         (every entry a PUT with a client-assigned id, so a replay changes nothing).
         ``return_representation`` asks for entry bodies (``Prefer: return=representation``).
         """
-        if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+        if isinstance(bundle, dict) and (
+                bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction"):
             raise ValueError("transaction() takes a Bundle of type 'transaction'")
         prefer = "return=representation" if return_representation else "return=minimal"
         response = self._send("POST", self.base.root, body=bundle, idempotent=idempotent,
@@ -299,7 +301,7 @@ class FhirClient:
 
     # -- the one request path ------------------------------------------------------------
 
-    def _send(self, method: str, url: httpx.URL, *, body: dict[str, Any] | None = None,
+    def _send(self, method: str, url: httpx.URL, *, body: dict[str, Any] | bytes | None = None,
               headers: Mapping[str, str] | None = None, idempotent: bool = False,
               passthrough: Collection[int] = (),
               passthrough_if: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
@@ -307,7 +309,8 @@ class FhirClient:
         content = None
         request_headers = dict(headers or {})
         if body is not None:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            # Pre-serialized bytes pass through; dicts may hold Decimals (exact FHIR decimals).
+            content = body if isinstance(body, bytes) else canonical_json(body).encode()
             request_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
         deadline_at = None if self.deadline is None else self._clock() + self.deadline
 

@@ -30,6 +30,9 @@ OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CATEGORY_DISPLAY = {"laboratory": "Laboratory", "vital-signs": "Vital Signs"}
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
+# The R4 (4.0.1) AdverseEventSeriousness code system writes its codes capitalised; HAPI's R4
+# validator rejects the lowercase codes later releases of terminology.hl7.org use.
+R4_SERIOUSNESS = {"serious": ("Serious", "Serious"), "non-serious": ("Non-serious", "Non-serious")}
 
 Resource = dict[str, Any]
 
@@ -315,8 +318,7 @@ class ResourceFactory:
         }
         out["seriousness"] = _concept(
             "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness",
-            r.serious,
-            "Serious" if r.serious == "serious" else "Non-serious",
+            *R4_SERIOUSNESS[r.serious],
         )
         out["severity"] = _concept(
             "http://terminology.hl7.org/CodeSystem/adverse-event-severity",

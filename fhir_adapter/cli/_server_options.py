@@ -1,0 +1,58 @@
+"""Options shared by every command that talks to a FHIR server (auth, timeouts)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from fhir_adapter.client import FhirClient, Timeouts, auth_from_settings
+
+
+def server_options(func: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
+    """The --server, auth, timeout and concurrency options (``required=False`` for commands
+    where a server is optional)."""
+    if func is None:
+        return lambda f: server_options(f, required=required)
+    options = [
+        click.option("--server", "server_url", required=required, metavar="URL",
+                     help="FHIR R4 base URL, e.g. http://127.0.0.1:8080/fhir."),
+        click.option("--auth", type=click.Choice(["none", "basic", "bearer"]), default="none",
+                     show_default=True, help="Authentication scheme."),
+        click.option("--username", help="User name for --auth basic."),
+        click.option("--password-env", metavar="VAR",
+                     help="Environment variable holding the basic-auth password."),
+        click.option("--password-file", type=click.Path(dir_okay=False),
+                     help="File holding the basic-auth password."),
+        click.option("--token-env", metavar="VAR",
+                     help="Environment variable holding the bearer token."),
+        click.option("--token-file", type=click.Path(dir_okay=False),
+                     help="File holding the bearer token."),
+        click.option("--timeout", type=float, default=120.0, show_default=True,
+                     help="Seconds allowed per request, retries included."),
+        click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+                     help="Requests in flight at once."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_client(server_url: str, auth: str, username: str | None, password_env: str | None,
+                password_file: str | None, token_env: str | None, token_file: str | None,
+                timeout: float, concurrency: int) -> FhirClient:
+    credentials = auth_from_settings(auth, username=username, password_env=password_env,
+                                     password_file=password_file, token_env=token_env,
+                                     token_file=token_file, environ=os.environ)
+    return FhirClient(server_url, auth=credentials, deadline=timeout, max_concurrency=concurrency,
+                      timeouts=Timeouts(read=min(timeout, 120.0)), trust_env=True)
+
+
+SERVER_KEYS = ("server_url", "auth", "username", "password_env", "password_file", "token_env",
+               "token_file", "timeout", "concurrency")
+
+
+def pop_server_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {key: kwargs.pop(key) for key in SERVER_KEYS}

@@ -1,0 +1,174 @@
+"""`fhir-adapter sync` and `fhir-adapter verify`: keep a FHIR server in step with the source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
+from fhir_adapter.cli._progress import row_progress, stderr, stdout
+from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
+from fhir_adapter.cli.mapping import print_report
+from fhir_adapter.mapping.loader import load_mapping
+from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.sync import (
+    Ledger,
+    RemovalPolicy,
+    SyncEngine,
+    SyncOptions,
+    SyncReport,
+    WriteMode,
+    default_ledger_path,
+)
+from fhir_adapter.sync.report import OUTCOMES
+from fhir_adapter.verify import VerifyReport, verify_study
+
+LEDGER_DIR = Path(".fhir-adapter") / "ledgers"
+
+
+def _mapping_options(func: Any) -> Any:
+    func = click.option("--data", "data_dir", required=True,
+                        type=click.Path(exists=True, file_okay=False, path_type=Path),
+                        help="Folder holding the site export files.")(func)
+    return click.option("--mapping", "mapping_path", required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="Mapping file (YAML).")(func)
+
+
+def _ledger_option(func: Any) -> Any:
+    return click.option(
+        "--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Ledger file (default: {LEDGER_DIR}/<study>-<server hash>.sqlite). One per "
+             "server and study; losing it costs only extra writes, never duplicates.")(func)
+
+
+def _open_ledger(path: Path | None, server_url: str, study_key: str) -> Ledger:
+    path = path or default_ledger_path(LEDGER_DIR, server_url, study_key)
+    return Ledger(path, server_url=server_url, study_key=study_key)
+
+
+def print_sync(report: SyncReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    verb = "plan (dry run: nothing written)" if report.dry_run else "sync"
+    table = Table(title=f"{verb} → {report.server} [{report.write_mode}]")
+    table.add_column("resource type")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    for kind, counts in sorted(report.counts.items()):
+        table.add_row(kind, *(f"{counts[o]:,}" if counts[o] else "·" for o in OUTCOMES))
+    table.add_row("[bold]total[/bold]", *(f"[bold]{report.total(o):,}[/bold]" for o in OUTCOMES))
+    stdout.print(table)
+    stdout.print(f"participants: {report.participants_synced} synced, "
+                 f"{report.participants_unchanged} unchanged, {report.participants_failed} "
+                 f"failed, {report.participants_removed} removed from the source")
+    if report.dry_run:
+        for planned in report.planned[:50]:
+            actions = ", ".join(f"{n} to {a}" for a, n in sorted(planned.actions.items()))
+            stdout.print(f"  {planned.label}: {actions}", highlight=False)
+        if len(report.planned) > 50:
+            stdout.print(f"  ... and {len(report.planned) - 50} more participants (see --json)")
+    for failure in report.failures[:30]:
+        stderr.print(f"[red]refused[/red] {failure}", highlight=False)
+    for note in report.notes:
+        stderr.print(f"note: {note}", highlight=False)
+
+
+@click.command("sync")
+@_mapping_options
+@server_options
+@_ledger_option
+@click.option("--write-mode", type=click.Choice([m.value for m in WriteMode]), default="auto",
+              show_default=True,
+              help="client-ids: PUT Type/id with deterministic ids; conditional: PUT by business "
+                   "identifier (for servers that forbid client ids); auto: from the server's "
+                   "CapabilityStatement.")
+@click.option("--on-removed", type=click.Choice([p.value for p in RemovalPolicy]), default="keep",
+              show_default=True,
+              help="What to do on the server with rows or participants no longer in the source.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@click.option("--strict", is_flag=True,
+              help="Stop at the first bad row or the first participant the server refuses.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@reports_errors
+def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, write_mode: str,
+                 on_removed: str, dry_run: bool, strict: bool, as_json: bool,
+                 **server: Any) -> None:
+    """Send the mapped study to a FHIR server: idempotent, incremental, one transaction per
+    participant, resumable after a crash.
+
+    Only what changed since the last confirmed sync is sent. Exit codes: 0 in sync,
+    1 some rows rejected or participants refused, 3 invalid mapping, 4 bad source file,
+    5 server unreachable or refusing, 6 ledger in use or unreadable.
+    """
+    settings = pop_server_settings(server)
+    loaded = load_mapping(mapping_path)
+    mapping = StudyMapping(loaded, data_dir, strict=strict)
+    options = SyncOptions(write_mode=WriteMode(write_mode), removal=RemovalPolicy(on_removed),
+                          concurrency=settings["concurrency"], dry_run=dry_run, strict=strict)
+    with make_client(**settings) as client, _open_ledger(
+            ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
+        engine = SyncEngine(client, ledger, options)
+        with row_progress("syncing participants", enabled=not as_json) as advance:
+            report = engine.run(mapping, on_participant=lambda: advance(1))
+    if not as_json and mapping.report.errors:
+        print_report(mapping.report, as_json=False)
+    print_sync(report, as_json)
+    raise SystemExit(EXIT_OK if report.ok else EXIT_ROW_ERRORS)
+
+
+def print_verify(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"verify ← {report.server}")
+    for column in ("resource type", "mapped", "matching", "on server"):
+        table.add_column(column, justify="left" if column == "resource type" else "right")
+    for kind in sorted(report.checked):
+        held = report.on_server.get(kind)
+        table.add_row(kind, f"{report.checked[kind]:,}", f"{report.matching[kind]:,}",
+                      "n/a" if held is None else f"{held:,}")
+    stdout.print(table)
+    for difference in report.differences[:50]:
+        stderr.print(f"[red]difference[/red] {difference}", highlight=False)
+    if len(report.differences) > 50:
+        stderr.print(f"... and {len(report.differences) - 50} more (see --json)")
+    stdout.print("server matches the source" if report.ok else
+                 f"{len(report.differences)} difference(s)")
+
+
+@click.command("verify")
+@_mapping_options
+@server_options
+@_ledger_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@reports_errors
+def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, as_json: bool,
+                   **server: Any) -> None:
+    """Read the study back from the server and compare it with the mapped source: every
+    resource present with the same content, no extra resources of the study.
+
+    Exit codes: 0 identical, 8 differences found (listed with their source rows).
+    """
+    settings = pop_server_settings(server)
+    loaded = load_mapping(mapping_path)
+    mapping = StudyMapping(loaded, data_dir)
+    path = ledger_path or default_ledger_path(LEDGER_DIR, settings["server_url"],
+                                              loaded.spec.study.key)
+    with make_client(**settings) as client:
+        if path.exists():
+            with Ledger(path, server_url=settings["server_url"],
+                        study_key=loaded.spec.study.key) as ledger:
+                report = verify_study(mapping, client, ledger)
+        else:
+            report = verify_study(mapping, client, None)
+    print_verify(report, as_json)
+    raise SystemExit(EXIT_OK if report.ok else EXIT_DIFFERENCE)
+
+
+COMMANDS = [sync_command, verify_command]

@@ -1,0 +1,249 @@
+"""``SyncEngine``: send each participant's plan as one transaction, then commit the ledger."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_adapter.client import FhirClient
+from fhir_adapter.errors import ConfigError, FhirServerError
+from fhir_adapter.mapping.records import Origin
+from fhir_adapter.pipeline import MappedParticipant, StudyMapping
+from fhir_adapter.sync.ledger import Ledger, LedgerEntry
+from fhir_adapter.sync.plan import Action, ParticipantPlan, RemovalPolicy, plan_participant
+from fhir_adapter.sync.report import PlannedParticipant, SyncFailure, SyncReport
+from fhir_adapter.sync.writemode import WriteMode, bundle_for, parse_response
+
+log = logging.getLogger(__name__)
+STUDY = "study"  # ledger participant key of the study-level resources
+_ENTRY = re.compile(r"entry\[(\d+)\]")
+_RESOURCE_TYPES = ("ResearchStudy", "Patient", "ResearchSubject", "Condition", "Observation",
+                   "Procedure", "BiologicallyDerivedProduct", "MedicationStatement",
+                   "AdverseEvent", "Provenance")
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    write_mode: WriteMode = WriteMode.AUTO
+    removal: RemovalPolicy = RemovalPolicy.KEEP
+    concurrency: int = 4
+    dry_run: bool = False
+    strict: bool = False  # stop at the first participant the server refuses
+
+
+@dataclass
+class _Job:
+    plan: ParticipantPlan
+    origins: dict[str, Origin]
+
+
+class SyncEngine:
+    """Plans against the ledger, sends with bounded concurrency, commits after confirmation.
+
+    ``after_server_commit`` is a test seam: called with the participant key once the server
+    confirmed its transaction and before the ledger records it.
+    """
+
+    def __init__(self, client: FhirClient, ledger: Ledger, options: SyncOptions, *,
+                 after_server_commit: Callable[[str], None] | None = None):
+        self.client = client
+        self.ledger = ledger
+        self.options = options
+        self.after_server_commit = after_server_commit
+        self.mode = options.write_mode
+
+    def resolve_mode(self) -> WriteMode:
+        """Pick the write mode from the CapabilityStatement unless the user chose one."""
+        capabilities = self.client.capabilities()
+        if not capabilities.transaction:
+            raise ConfigError("the server does not support transactions, which the sync needs "
+                              "to keep each participant whole")
+        if self.options.write_mode is not WriteMode.AUTO:
+            return self.options.write_mode
+        if not any(capabilities.refuses_update_create(t) for t in _RESOURCE_TYPES):
+            return WriteMode.CLIENT_IDS
+        if all(capabilities.supports_conditional_update(t) for t in _RESOURCE_TYPES):
+            return WriteMode.CONDITIONAL
+        raise ConfigError("the server supports neither client-assigned ids (update-as-create) "
+                          "nor conditional update for every resource type the sync writes")
+
+    def run(self, mapping: StudyMapping,
+            on_participant: Callable[[], None] | None = None) -> SyncReport:
+        self.mode = self.resolve_mode()
+        if not self.options.dry_run:
+            self.ledger.check_write_mode(self.mode.value)
+        report = SyncReport(str(self.client.base), self.mode.value, self.options.dry_run)
+        report.mapping = mapping.report
+        study = mapping.study_resources()
+        study_origin = Origin(mapping.mapping.name, 0)
+        self._sync_all(report, [_Job(self._plan(STUDY, "study (mapping file)", study), {
+            f"{r['resourceType']}/{r['id']}": study_origin for r in study})], None)
+        if report.failures:
+            report.notes.append("the study resource was refused; participants were not sent")
+            return report
+        seen: set[str] = set()
+
+        def jobs() -> Iterable[_Job]:
+            for participant in mapping.participants():
+                seen.add(participant.key)
+                yield self._job(participant)
+
+        self._sync_all(report, jobs(), on_participant)
+        self._remove_absent(report, mapping, seen)
+        return report
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def _plan(self, key: str, label: str, resources: list[dict[str, Any]]) -> ParticipantPlan:
+        return plan_participant(key, label, resources, self.ledger.participant_entries(key),
+                                self.options.removal)
+
+    def _job(self, participant: MappedParticipant) -> _Job:
+        first = participant.origins[f"Patient/{participant.key}"]
+        label = f"{first.file} row {first.row}"
+        return _Job(self._plan(participant.key, label, participant.resources),
+                    participant.origins)
+
+    def _remove_absent(self, report: SyncReport, mapping: StudyMapping, seen: set[str]) -> None:
+        rejected = set(mapping.report.rejected_keys)
+        absent = sorted(self.ledger.participants() - seen - rejected - {STUDY})
+        if not absent:
+            return
+        if not seen and self.options.removal is not RemovalPolicy.KEEP:
+            report.notes.append(f"no participant was mapped: the {len(absent)} participant(s) "
+                                "on the server were left alone rather than removed")
+            return
+        jobs = [_Job(self._plan(key, f"participant no longer in the source ({key})", []), {})
+                for key in absent]
+        report.participants_removed += sum(1 for j in jobs if not j.plan.empty)
+        self._sync_all(report, jobs, None)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def _sync_all(self, report: SyncReport, jobs: Iterable[_Job],
+                  on_participant: Callable[[], None] | None) -> None:
+        limit = max(1, self.options.concurrency)
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="sync") as pool:
+            pending: dict[Future[dict[str, Any]], _Job] = {}
+            for job in jobs:
+                for kind, n in job.plan.unchanged.items():
+                    report.add(kind, "unchanged", n)
+                for kind, n in job.plan.kept.items():
+                    report.add(kind, "kept", n)
+                if job.plan.empty:
+                    report.participants_unchanged += job.plan.participant != STUDY
+                    if on_participant:
+                        on_participant()
+                    continue
+                if self.options.dry_run:
+                    self._record_plan(report, job.plan)
+                    if on_participant:
+                        on_participant()
+                    continue
+                while len(pending) >= 2 * limit:
+                    self._drain(report, pending, on_participant, block=True)
+                server_ids = self._server_ids(job.plan)
+                body = bundle_for(job.plan, self.mode, server_ids)
+                pending[pool.submit(self.client.transaction, body, idempotent=True)] = job
+            while pending:
+                self._drain(report, pending, on_participant, block=True)
+
+    def _server_ids(self, plan: ParticipantPlan) -> dict[tuple[str, str], str]:
+        if self.mode is not WriteMode.CONDITIONAL:
+            return {}
+        ids = {(e.type, e.id): e.server_id
+               for e in self.ledger.participant_entries(plan.participant).values()}
+        ids.update({(e.type, e.id): e.server_id
+                    for e in self.ledger.participant_entries(STUDY).values()})
+        return ids
+
+    def _drain(self, report: SyncReport, pending: dict[Future[dict[str, Any]], _Job],
+               on_participant: Callable[[], None] | None, block: bool) -> None:
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            job = pending.pop(future)
+            try:
+                response = future.result()
+            except FhirServerError as error:
+                self._failed(report, job, error)
+                if self.options.strict:
+                    for other in pending:
+                        other.cancel()
+                    raise
+            else:
+                self._confirmed(report, job, response)
+            if on_participant:
+                on_participant()
+
+    def _confirmed(self, report: SyncReport, job: _Job, response: dict[str, Any]) -> None:
+        plan = job.plan
+        results = parse_response(response, len(plan.writes))
+        if self.after_server_commit:
+            self.after_server_commit(plan.participant)
+        upserts, removals = [], []
+        for write, result in zip(plan.writes, results, strict=True):
+            if write.action is Action.DELETE:
+                removals.append((write.resource_type, write.resource_id))
+                report.add(write.resource_type, "deleted")
+                continue
+            assert write.text is not None and write.content_hash is not None
+            server_id = result.server_id or write.resource_id
+            upserts.append(LedgerEntry(write.resource_type, write.resource_id, plan.participant,
+                                       write.content_hash, write.text, server_id, result.version))
+            if write.action is Action.MARK:
+                outcome = "marked"
+            elif result.status == 201:
+                outcome = "created"
+            elif write.known is not None and write.known.version == result.version:
+                outcome = "unchanged"
+            else:
+                outcome = "updated"
+            report.add(write.resource_type, outcome)
+        self.ledger.commit(upserts, removals)
+        if plan.participant != STUDY:
+            report.participants_synced += 1
+
+    def _failed(self, report: SyncReport, job: _Job, error: FhirServerError) -> None:
+        report.participants_failed += 1
+        for write in job.plan.writes:
+            report.add(write.resource_type, "failed")
+        resource, origin = self._blame(job, error)
+        issue = next((i for i in error.issues if i.is_error), error.issues[0] if error.issues
+                     else None)
+        message = (issue.diagnostics or issue.code) if issue else str(error)
+        report.failures.append(SyncFailure(
+            participant=job.plan.label, status=error.status, hapi_code=error.hapi_code,
+            message=(message or "")[:300], resource=resource,
+            file=origin.file if origin else None, row=origin.row if origin else None,
+            column=getattr(origin, "column", None) if origin else None))
+        log.warning("participant at %s refused by the server (%s)", job.plan.label, error.status)
+
+    @staticmethod
+    def _blame(job: _Job, error: FhirServerError) -> tuple[str | None, Origin | None]:
+        """Which entry the server complained about, and the source row it came from."""
+        texts = [" ".join(filter(None, (i.diagnostics, *(i.expression or ()),
+                                        *(i.location or ())))) for i in error.issues]
+        for text in texts:
+            match = _ENTRY.search(text)
+            if match and int(match.group(1)) < len(job.plan.writes):
+                write = job.plan.writes[int(match.group(1))]
+                key = f"{write.resource_type}/{write.resource_id}"
+                return key, job.origins.get(key)
+            for write in job.plan.writes:
+                key = f"{write.resource_type}/{write.resource_id}"
+                if key in text:
+                    return key, job.origins.get(key)
+        return None, None
+
+    def _record_plan(self, report: SyncReport, plan: ParticipantPlan) -> None:
+        actions: dict[str, int] = {}
+        for write in plan.writes:
+            actions[write.action.value] = actions.get(write.action.value, 0) + 1
+            outcome = {Action.CREATE: "created", Action.UPDATE: "updated",
+                       Action.DELETE: "deleted", Action.MARK: "marked"}[write.action]
+            report.add(write.resource_type, outcome)
+        report.planned.append(PlannedParticipant(plan.participant, plan.label, actions))

@@ -1,0 +1,143 @@
+"""Turn a participant plan into a transaction Bundle, in one of two write modes.
+
+- ``client-ids`` (default): ``PUT Type/id`` with our deterministic ids (update-as-create).
+- ``conditional``: for servers that forbid client ids, ``PUT Type?identifier=system|value``;
+  the server assigns ids. Entries reference each other by ``urn:uuid`` full URLs, resources
+  outside the bundle by the server id the ledger recorded. Provenance (no identifier in R4),
+  BiologicallyDerivedProduct and AdverseEvent (no ``identifier`` search parameter in R4) are
+  matched by a ``meta.tag`` carrying our deterministic id.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from fhir_adapter.errors import FhirAdapterError
+from fhir_adapter.fhir.serialize import canonical_json
+from fhir_adapter.sync.plan import Action, ParticipantPlan
+
+_REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
+_NAMESPACE = uuid.UUID("6f1f1e52-5d0a-4d8e-9a55-3c3c0f7c2b11")  # this project's uuid5 space
+PROVENANCE_TAG_SYSTEM = "urn:fhir-adapter:resource-key"
+# Types R4 gives no ``identifier`` search parameter: matched by a tag carrying our id instead.
+TAG_MATCHED = frozenset({"Provenance", "BiologicallyDerivedProduct", "AdverseEvent"})
+
+
+class WriteMode(enum.StrEnum):
+    AUTO = "auto"
+    CLIENT_IDS = "client-ids"
+    CONDITIONAL = "conditional"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    status: int
+    server_id: str | None
+    version: str | None
+
+
+def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[tuple[str, str], str]
+               ) -> bytes:
+    """The transaction for ``plan``. ``server_ids`` resolves references in conditional mode."""
+    if mode is WriteMode.CLIENT_IDS:
+        entries = [_client_id_entry(w.action, w.resource_type, w.resource_id, w.text)
+                   for w in plan.writes]
+    else:
+        in_bundle = {(w.resource_type, w.resource_id) for w in plan.writes
+                     if w.action is not Action.DELETE}
+        entries = [_conditional_entry(w.action, w.resource_type, w.resource_id, w.text,
+                                      in_bundle, server_ids, w.known.server_id if w.known else None)
+                   for w in plan.writes]
+    return ('{"resourceType":"Bundle","type":"transaction","entry":[' + ",".join(entries)
+            + "]}").encode()
+
+
+def _client_id_entry(action: Action, kind: str, rid: str, text: str | None) -> str:
+    if action is Action.DELETE:
+        return f'{{"request":{{"method":"DELETE","url":"{kind}/{rid}"}}}}'
+    return f'{{"resource":{text},"request":{{"method":"PUT","url":"{kind}/{rid}"}}}}'
+
+
+def full_url(kind: str, rid: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{rid}')}"
+
+
+def _conditional_entry(action: Action, kind: str, rid: str, text: str | None,
+                       in_bundle: set[tuple[str, str]], server_ids: dict[tuple[str, str], str],
+                       known_server_id: str | None) -> str:
+    if action is Action.DELETE:
+        target = known_server_id or rid
+        return json.dumps({"request": {"method": "DELETE", "url": f"{kind}/{target}"}})
+    assert text is not None
+    resource = json.loads(text, parse_float=Decimal)
+    resource.pop("id", None)
+    _rewrite_references(resource, in_bundle, server_ids)
+    if kind in TAG_MATCHED:
+        tag = {"system": PROVENANCE_TAG_SYSTEM, "code": rid}
+        resource = {"resourceType": kind, "meta": {"tag": [tag]},
+                    **{k: v for k, v in resource.items() if k != "resourceType"}}
+        match = f"_tag={quote(PROVENANCE_TAG_SYSTEM, safe=':')}|{quote(rid, safe='')}"
+    else:
+        identifier = resource["identifier"]
+        first = identifier[0] if isinstance(identifier, list) else identifier
+        match = (f"identifier={quote(first['system'], safe=':/')}|"
+                 f"{quote(first['value'], safe='')}")
+    return (f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
+            f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
+
+
+def _rewrite_references(node: Any, in_bundle: set[tuple[str, str]],
+                        server_ids: dict[tuple[str, str], str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                node[key] = _resolve(value, in_bundle, server_ids)
+            else:
+                _rewrite_references(value, in_bundle, server_ids)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_references(item, in_bundle, server_ids)
+
+
+def _resolve(reference: str, in_bundle: set[tuple[str, str]],
+             server_ids: dict[tuple[str, str], str]) -> str:
+    match = _REFERENCE.match(reference)
+    if not match:
+        return reference
+    key = (match.group(1), match.group(2))
+    if key in in_bundle:
+        return full_url(*key)
+    if key in server_ids:
+        return f"{key[0]}/{server_ids[key]}"
+    raise FhirAdapterError(
+        f"cannot resolve a reference to {key[0]} in conditional mode: it is neither in this "
+        "participant's bundle nor in the ledger; sync the study first (or drop the ledger "
+        "to resend everything)")
+
+
+def parse_response(response: dict[str, Any], expected: int) -> list[EntryResult]:
+    """Status, server id and version of each entry of a transaction-response, in order."""
+    entries = response.get("entry") or []
+    if len(entries) != expected:
+        raise FhirAdapterError(f"the server answered {len(entries)} entries for a transaction "
+                               f"of {expected}")
+    results = []
+    for entry in entries:
+        answer = entry.get("response") or {}
+        status = int(str(answer.get("status", "0")).split(" ", 1)[0] or 0)
+        location = answer.get("location") or ""
+        parts = location.split("/")
+        server_id = parts[1] if len(parts) >= 2 else None
+        version = parts[3] if len(parts) >= 4 and parts[2] == "_history" else None
+        etag = answer.get("etag")
+        if version is None and etag:
+            version = etag.removeprefix("W/").strip('"')
+        results.append(EntryResult(status, server_id, version))
+    return results

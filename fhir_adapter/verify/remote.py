@@ -1,0 +1,84 @@
+"""``validate --server``: run every mapped resource through the server's ``$validate``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_adapter.client import FhirClient, ValidationResult
+from fhir_adapter.mapping.records import Origin
+from fhir_adapter.pipeline import StudyMapping
+
+
+@dataclass(frozen=True)
+class ValidationFinding:
+    severity: str
+    resource: str  # Type/id
+    where: str  # source file and row
+    location: str
+    message: str
+
+
+@dataclass
+class ValidationReport:
+    server: str
+    resources: int = 0
+    by_severity: Counter[str] = field(default_factory=Counter)
+    findings: list[ValidationFinding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.by_severity["error"] == 0 and self.by_severity["fatal"] == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"server": self.server, "ok": self.ok, "resources": self.resources,
+                "by_severity": dict(sorted(self.by_severity.items())),
+                "findings": [f.__dict__ for f in self.findings]}
+
+
+def _resources(mapping: StudyMapping) -> Iterator[tuple[dict[str, Any], Origin | None]]:
+    for resource in mapping.study_resources():
+        yield resource, None
+    for participant in mapping.participants():
+        for resource in participant.resources:
+            yield resource, participant.origins.get(f"{resource['resourceType']}/{resource['id']}")
+
+
+def validate_on_server(mapping: StudyMapping, client: FhirClient, *, concurrency: int = 4,
+                       keep: Callable[[str], bool] = lambda severity: severity in
+                       ("fatal", "error", "warning"),
+                       on_resource: Callable[[], None] | None = None) -> ValidationReport:
+    """Issues by severity for every resource; findings kept for severities ``keep`` accepts."""
+    report = ValidationReport(str(client.base))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        batch: list[tuple[dict[str, Any], Origin | None]] = []
+
+        def flush() -> None:
+            results = pool.map(lambda item: client.validate(item[0]), batch)
+            for (resource, origin), result in zip(batch, results, strict=True):
+                _record(report, resource, origin, result, keep)
+                if on_resource:
+                    on_resource()
+            batch.clear()
+
+        for item in _resources(mapping):
+            batch.append(item)
+            if len(batch) >= 64:
+                flush()
+        flush()
+    return report
+
+
+def _record(report: ValidationReport, resource: dict[str, Any], origin: Origin | None,
+            result: ValidationResult, keep: Callable[[str], bool]) -> None:
+    report.resources += 1
+    where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
+    for issue in result.issues:
+        report.by_severity[issue.severity] += 1
+        if keep(issue.severity):
+            report.findings.append(ValidationFinding(
+                issue.severity, f"{resource['resourceType']}/{resource['id']}", where,
+                ", ".join(issue.expression or issue.location), (issue.diagnostics or "")[:300]))
