@@ -198,7 +198,8 @@ def start_server(
                                      still_running=lambda: process.poll() is None,
                                      describe_failure=describe)
     except BaseException:  # includes KeyboardInterrupt: never leave a half-started JVM
-        terminate(process.pid, grace_seconds=10.0)
+        # Short grace: a starting JVM defers SIGTERM until Spring is up; nothing to save yet.
+        terminate(process.pid, grace_seconds=2.0)
         remove_record(state_dir, port)
         raise
     server.hapi_version = software_version(statement)

@@ -27,12 +27,16 @@ DEFAULT_JAVA_OPTIONS: tuple[str, ...] = (
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
-    """A preexec_fn asking the kernel to SIGTERM the child when its parent dies."""
+    """A preexec_fn asking the kernel to SIGKILL the child when its parent dies.
+
+    SIGKILL, not SIGTERM: the JVM defers SIGTERM until Spring has finished starting
+    (up to a minute or more), and a server whose owner is gone has nothing to save.
+    """
 
     def set_pdeathsig() -> None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):  # not Linux: finalizers must do the job
             return
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
