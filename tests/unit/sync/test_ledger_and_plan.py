@@ -1,0 +1,165 @@
+"""Ledger locking and ownership; planning against the ledger; bundle shapes per write mode."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+
+import pytest
+
+from fhir_adapter.errors import FhirAdapterError, LedgerError
+from fhir_adapter.fhir.serialize import canonical_json
+from fhir_adapter.sync.ledger import Ledger, LedgerEntry
+from fhir_adapter.sync.plan import Action, RemovalPolicy, mark_entered_in_error, plan_participant
+from fhir_adapter.sync.writemode import WriteMode, bundle_for, full_url, parse_response
+
+URL = "http://127.0.0.1:8080/fhir"
+PATIENT = {"resourceType": "Patient", "id": "s-pat-1", "identifier": [
+    {"system": "urn:x/subject", "value": "A-001"}], "gender": "female"}
+OBS = {"resourceType": "Observation", "id": "s-obs-1", "identifier": [
+    {"system": "urn:x/observation", "value": "A-001/BL/hba1c"}], "status": "final",
+    "subject": {"reference": "Patient/s-pat-1"}}
+
+
+def _entry(resource, participant="s-pat-1", server_id=None, version="1"):
+    text = canonical_json(resource)
+    import hashlib
+    return LedgerEntry(resource["resourceType"], resource["id"], participant,
+                       hashlib.sha256(text.encode()).hexdigest(), text,
+                       server_id or resource["id"], version)
+
+
+def _try_open(path, queue):
+    try:
+        Ledger(path, server_url=URL, study_key="s").close()
+        queue.put("opened")
+    except LedgerError as error:
+        queue.put(str(error))
+
+
+def test_a_second_run_on_the_same_ledger_refuses(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path, server_url=URL, study_key="s"):
+        queue: multiprocessing.Queue = multiprocessing.Queue()
+        other = multiprocessing.Process(target=_try_open, args=(path, queue))
+        other.start()
+        other.join(30)
+        assert "in use by another sync run" in queue.get(timeout=5)
+    Ledger(path, server_url=URL, study_key="s").close()  # free again afterwards
+
+
+def test_ledger_belongs_to_one_server_and_study(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path, server_url=URL, study_key="s").close()
+    with pytest.raises(LedgerError, match="another server"):
+        Ledger(path, server_url="http://elsewhere/fhir", study_key="s")
+    with pytest.raises(LedgerError, match="another study"):
+        Ledger(path, server_url=URL, study_key="t")
+
+
+def test_corrupt_ledger_is_a_clear_error(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LedgerError, match="unreadable"):
+        Ledger(path, server_url=URL, study_key="s")
+
+
+def test_write_mode_switch_is_refused(tmp_path):
+    with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
+        ledger.check_write_mode("client-ids")
+        ledger.check_write_mode("client-ids")
+        with pytest.raises(LedgerError, match="duplicate"):
+            ledger.check_write_mode("conditional")
+
+
+def test_commit_is_per_participant_and_readable(tmp_path):
+    with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
+        ledger.commit([_entry(PATIENT), _entry(OBS)], [])
+        assert set(ledger.participant_entries("s-pat-1")) == {("Patient", "s-pat-1"),
+                                                              ("Observation", "s-obs-1")}
+        assert ledger.count() == 2 and ledger.participants() == {"s-pat-1"}
+        ledger.commit([], [("Observation", "s-obs-1")])
+        assert ledger.count() == 1
+
+
+def test_plan_sends_only_what_changed():
+    known = {("Patient", "s-pat-1"): _entry(PATIENT), ("Observation", "s-obs-1"): _entry(OBS)}
+    plan = plan_participant("s-pat-1", "row 2", [PATIENT, OBS], known, RemovalPolicy.KEEP)
+    assert plan.empty and plan.unchanged == {"Patient": 1, "Observation": 1}
+    changed = {**OBS, "status": "amended"}
+    plan = plan_participant("s-pat-1", "row 2", [PATIENT, changed], known, RemovalPolicy.KEEP)
+    assert [(w.action, w.resource_type) for w in plan.writes] == [(Action.UPDATE, "Observation")]
+    plan = plan_participant("s-pat-1", "row 2", [PATIENT, OBS], {}, RemovalPolicy.KEEP)
+    assert [w.action for w in plan.writes] == [Action.CREATE, Action.CREATE]
+
+
+@pytest.mark.parametrize(("policy", "action"), [
+    (RemovalPolicy.DELETE, Action.DELETE), (RemovalPolicy.ENTERED_IN_ERROR, Action.MARK),
+    (RemovalPolicy.KEEP, None)])
+def test_removed_rows_follow_the_policy(policy, action):
+    known = {("Patient", "s-pat-1"): _entry(PATIENT), ("Observation", "s-obs-1"): _entry(OBS)}
+    plan = plan_participant("s-pat-1", "row 2", [PATIENT], known, policy)
+    assert [w.action for w in plan.writes] == ([action] if action else [])
+    if action is Action.MARK:
+        assert json.loads(plan.writes[0].text)["status"] == "entered-in-error"
+    if action is None:
+        assert plan.kept == {"Observation": 1}
+
+
+def test_entered_in_error_per_type():
+    assert mark_entered_in_error(PATIENT)["active"] is False
+    condition = mark_entered_in_error({"resourceType": "Condition", "clinicalStatus": {}})
+    assert condition["verificationStatus"]["coding"][0]["code"] == "entered-in-error"
+    assert "clinicalStatus" not in condition
+    assert mark_entered_in_error({"resourceType": "AdverseEvent"}) is None
+
+
+def _plan(*resources):
+    return plan_participant("s-pat-1", "row 2", list(resources), {}, RemovalPolicy.KEEP)
+
+
+def test_client_id_bundle_puts_each_resource_at_its_id():
+    bundle = json.loads(bundle_for(_plan(PATIENT, OBS), WriteMode.CLIENT_IDS, {}))
+    assert bundle["type"] == "transaction"
+    assert [e["request"] for e in bundle["entry"]] == [
+        {"method": "PUT", "url": "Patient/s-pat-1"}, {"method": "PUT", "url": "Observation/s-obs-1"}]
+    assert bundle["entry"][1]["resource"] == OBS
+
+
+def test_conditional_bundle_matches_by_identifier_and_links_by_urn_uuid():
+    bundle = json.loads(bundle_for(_plan(PATIENT, OBS), WriteMode.CONDITIONAL, {}))
+    patient, obs = bundle["entry"]
+    assert patient["request"]["url"] == "Patient?identifier=urn:x/subject|A-001"
+    assert obs["request"]["url"] == "Observation?identifier=urn:x/observation|A-001%2FBL%2Fhba1c"
+    assert "id" not in obs["resource"]
+    assert obs["resource"]["subject"]["reference"] == patient["fullUrl"] == full_url(
+        "Patient", "s-pat-1")
+
+
+def test_conditional_bundle_points_outside_references_at_server_ids():
+    bundle = json.loads(bundle_for(_plan(OBS), WriteMode.CONDITIONAL,
+                                   {("Patient", "s-pat-1"): "1234"}))
+    assert bundle["entry"][0]["resource"]["subject"]["reference"] == "Patient/1234"
+    with pytest.raises(FhirAdapterError, match="cannot resolve a reference"):
+        bundle_for(_plan(OBS), WriteMode.CONDITIONAL, {})
+
+
+def test_conditional_provenance_is_matched_by_tag():
+    provenance = {"resourceType": "Provenance", "id": "s-prov-1",
+                  "target": [{"reference": "Patient/s-pat-1"}]}
+    bundle = json.loads(bundle_for(_plan(PATIENT, provenance), WriteMode.CONDITIONAL, {}))
+    entry = bundle["entry"][1]
+    assert entry["request"]["url"].startswith("Provenance?_tag=urn:fhir-adapter:resource-key|")
+    assert entry["resource"]["meta"]["tag"][0]["code"] == "s-prov-1"
+
+
+def test_transaction_response_parsing():
+    response = {"entry": [
+        {"response": {"status": "201 Created", "location": "Patient/s-pat-1/_history/1"}},
+        {"response": {"status": "200 OK", "location": "Observation/77/_history/3",
+                      "etag": 'W/"3"'}}]}
+    first, second = parse_response(response, 2)
+    assert (first.status, first.server_id, first.version) == (201, "s-pat-1", "1")
+    assert (second.status, second.server_id, second.version) == (200, "77", "3")
+    with pytest.raises(FhirAdapterError):
+        parse_response(response, 3)
