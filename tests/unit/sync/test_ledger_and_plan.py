@@ -122,7 +122,9 @@ def test_client_id_bundle_puts_each_resource_at_its_id():
     bundle = json.loads(bundle_for(_plan(PATIENT, OBS), WriteMode.CLIENT_IDS, {}))
     assert bundle["type"] == "transaction"
     assert [e["request"] for e in bundle["entry"]] == [
-        {"method": "PUT", "url": "Patient/s-pat-1"}, {"method": "PUT", "url": "Observation/s-obs-1"}]
+        {"method": "PUT", "url": "Patient/s-pat-1"},
+        {"method": "PUT", "url": "Observation/s-obs-1"},
+    ]
     assert bundle["entry"][1]["resource"] == OBS
 
 
