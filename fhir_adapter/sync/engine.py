@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.errors import ConfigError, FhirServerError
+from fhir_adapter.errors import ConfigError, FhirServerError, NotFoundError, ResourceGoneError
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
@@ -55,6 +55,7 @@ class SyncEngine:
         self.options = options
         self.after_server_commit = after_server_commit
         self.mode = options.write_mode
+        self.trust_ledger = True
 
     def resolve_mode(self) -> WriteMode:
         """Pick the write mode from the CapabilityStatement unless the user chose one."""
@@ -76,8 +77,12 @@ class SyncEngine:
         self.mode = self.resolve_mode()
         if not self.options.dry_run:
             self.ledger.check_write_mode(self.mode.value)
+        self.trust_ledger = self._server_still_holds_the_study()
         report = SyncReport(str(self.client.base), self.mode.value, self.options.dry_run)
         report.mapping = mapping.report
+        if not self.trust_ledger:
+            report.notes.append("the server no longer holds what the ledger recorded (was it "
+                                "reset?): the ledger was set aside and everything re-sent")
         study = mapping.study_resources()
         study_origin = Origin(mapping.mapping.name, 0)
         self._sync_all(report, [_Job(self._plan(STUDY, "study (mapping file)", study), {
@@ -98,9 +103,25 @@ class SyncEngine:
 
     # --- planning ------------------------------------------------------------------------------
 
+    def _server_still_holds_the_study(self) -> bool:
+        """A cheap guard against a server that lost its data (an in-memory server restarted,
+        a database restored): if the study resource the ledger recorded is gone, the ledger
+        describes another server state and must not suppress any write."""
+        entries = self.ledger.participant_entries(STUDY)
+        if not entries:
+            return True
+        entry = next(iter(entries.values()))
+        try:
+            self.client.read(entry.type, entry.server_id)
+        except (NotFoundError, ResourceGoneError):
+            return False
+        return True
+
+    def _known(self, key: str) -> dict[tuple[str, str], LedgerEntry]:
+        return self.ledger.participant_entries(key) if self.trust_ledger else {}
+
     def _plan(self, key: str, label: str, resources: list[dict[str, Any]]) -> ParticipantPlan:
-        return plan_participant(key, label, resources, self.ledger.participant_entries(key),
-                                self.options.removal)
+        return plan_participant(key, label, resources, self._known(key), self.options.removal)
 
     def _job(self, participant: MappedParticipant) -> _Job:
         first = participant.origins[f"Patient/{participant.key}"]
@@ -109,6 +130,8 @@ class SyncEngine:
                     participant.origins)
 
     def _remove_absent(self, report: SyncReport, mapping: StudyMapping, seen: set[str]) -> None:
+        if not self.trust_ledger:
+            return  # nothing the ledger says about removed participants can be relied on
         rejected = set(mapping.report.rejected_keys)
         absent = sorted(self.ledger.participants() - seen - rejected - {STUDY})
         if not absent:
@@ -155,10 +178,8 @@ class SyncEngine:
     def _server_ids(self, plan: ParticipantPlan) -> dict[tuple[str, str], str]:
         if self.mode is not WriteMode.CONDITIONAL:
             return {}
-        ids = {(e.type, e.id): e.server_id
-               for e in self.ledger.participant_entries(plan.participant).values()}
-        ids.update({(e.type, e.id): e.server_id
-                    for e in self.ledger.participant_entries(STUDY).values()})
+        ids = {(e.type, e.id): e.server_id for e in self._known(plan.participant).values()}
+        ids.update({(e.type, e.id): e.server_id for e in self._known(STUDY).values()})
         return ids
 
     def _drain(self, report: SyncReport, pending: dict[Future[dict[str, Any]], _Job],

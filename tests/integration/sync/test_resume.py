@@ -73,3 +73,20 @@ def test_killed_sync_process_is_completed_by_a_rerun(make_study, client, view):
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     _assert_exactly_once(study, view, expected)
     assert _ledger_rows(study.ledger_path) == total
+
+
+def test_a_server_that_lost_its_data_is_refilled_despite_the_ledger(make_study, client, view):
+    """An in-memory server restarted (or a restored database) no longer holds what the
+    ledger recorded: the sync must notice and send everything again, not trust the ledger."""
+    study = make_study("study_a", subjects=2)
+    expected = study.expected()
+    study.sync(client)
+    # Simulate the loss: delete everything of this study on the server behind our back.
+    for kind in reversed(list(expected)):
+        for resource in expected[kind]:
+            client.delete(kind, resource["id"])
+    report = study.sync(client)
+    assert any("set aside" in note for note in report.notes)
+    assert report.failures == []
+    for kind, resources in expected.items():
+        assert len(view.held(kind, [r["id"] for r in resources])) == len(resources), kind
