@@ -104,16 +104,19 @@ def stop(port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @reports_errors
 def status(port: int, as_json: bool) -> None:
-    """Show URL, pid, HAPI version and uptime of the server on PORT."""
+    """Show URL, pid, HAPI version and uptime of the server on PORT.
+
+    Exit code 0 when it runs, 1 when it does not (so scripts can test it).
+    """
     current = server_status(port)
     if as_json:
         payload = {"running": False, "port": port} if current is None else {
             "running": True, **current.to_dict()}
         click.echo(json.dumps(payload, indent=2))
-        return
+        raise SystemExit(0 if current is not None else 1)
     if current is None:
         click.echo(f"No fhir-adapter HAPI FHIR server is running on port {port}.")
-        return
+        raise SystemExit(1)
     click.echo(
         f"url:      {current.url}\n"
         f"pid:      {current.pid}\n"
