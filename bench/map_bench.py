@@ -71,14 +71,16 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subjects", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "fhir-adapter-bench")
+    parser.add_argument("--work", type=Path,
+                        default=Path(tempfile.gettempdir()) / "fhir-adapter-bench")
     parser.add_argument("--worker", nargs=2, metavar=("DATA", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(Path(args.worker[0]), args.worker[1])))
         return
     results = []
-    print(f"{'subjects':>9} {'mode':>7} {'resources':>10} {'seconds':>8} {'res/s':>8} {'peak MB':>8}")
+    print(f"{'subjects':>9} {'mode':>7} {'resources':>10} {'seconds':>8} {'res/s':>8} "
+          f"{'peak MB':>8}")
     for subjects in args.subjects:
         data = generate(subjects, args.work)
         for mode in args.modes:

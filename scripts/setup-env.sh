@@ -29,6 +29,11 @@ if [ ! -x "$repo/.venv/bin/python" ]; then
   "$python" -m venv "$repo/.venv"
 fi
 echo "==> installing fhir-adapter and its test tools into .venv"
-"$repo/.venv/bin/python" -m pip install -q --upgrade pip
-"$repo/.venv/bin/python" -m pip install -q -e "$repo[test]"
+pip_log="$repo/.venv/pip-install.log"
+if ! { "$repo/.venv/bin/python" -m pip install --upgrade pip &&
+       "$repo/.venv/bin/python" -m pip install -e "$repo[test]"; } >"$pip_log" 2>&1; then
+  tail -n 40 "$pip_log" >&2
+  echo "error: installing the Python packages failed (full log: $pip_log)" >&2
+  exit 7
+fi
 export PATH="$repo/.venv/bin:$PATH"
