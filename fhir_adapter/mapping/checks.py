@@ -91,7 +91,7 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         )
 
     for index, section in enumerate(spec.observations):
-        loc: list[Any] = ["observations", index]
+        loc = ["observations", index]
         if section.layout == "wide":
             for v_index, value in enumerate(section.values):
                 yield from _observed(
@@ -146,11 +146,11 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         yield from _unit(spec.products.dose_unit, ["products", "dose_unit"])
     if spec.medications:
         yield from _targets(spec.medications.drug, codes.drugs, "drug", ["medications", "drug"])
-        unit = spec.medications.dose_unit
-        for local, target in (unit.map or {}).items():
+        dose_unit = spec.medications.dose_unit
+        for local, target in (dose_unit.map or {}).items():
             yield from _unit(target, ["medications", "dose_unit", "map", local])
-        if unit.value is not None and unit.map is None:
-            yield from _unit(unit.value, ["medications", "dose_unit", "value"])
+        if dose_unit.value is not None and dose_unit.map is None:
+            yield from _unit(dose_unit.value, ["medications", "dose_unit", "value"])
     if spec.adverse_events:
         ae = spec.adverse_events
         yield from _targets(ae.severity, SEVERITY, "severity", ["adverse_events", "severity"])

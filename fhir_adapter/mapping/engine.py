@@ -6,7 +6,7 @@ partial ever reaches FHIR; the caller decides whether to go on (default) or stop
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -187,7 +187,7 @@ class ParticipantMapper:
 
     # --- mapping -------------------------------------------------------------------------------
 
-    def map(self, subject: str, rows: dict[str, Sequence[SourceRow]]) -> ParticipantResult:
+    def map(self, subject: str, rows: Mapping[str, Sequence[SourceRow]]) -> ParticipantResult:
         """Map one participant. ``rows`` holds the participant's rows per table name."""
         errors: list[RowError] = []
         result = ParticipantResult(subject, None, errors, sum(len(r) for r in rows.values()))
