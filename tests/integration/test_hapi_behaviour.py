@@ -7,6 +7,7 @@ https://hl7.org/fhir/R4/http.html
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -265,3 +266,47 @@ def test_page_size_defaults_to_20_and_is_capped_at_500(fhir_http, unique_system)
     assert len(capped_page["entry"]) == 500
     next_url = next(x["url"] for x in capped_page["link"] if x["relation"] == "next")
     assert "_count=500" in next_url
+
+
+def test_inline_match_url_references_are_refused(fhir_http, unique_system):
+    assert fhir_http.post("/Patient", json=_patient(unique_system, "M")).status_code == 201
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                   "identifier": [{"system": unique_system, "value": "O"}],
+                   "subject": {"reference": f"Patient?identifier={unique_system}|M"}}
+
+    response = fhir_http.post("/Observation", json=observation)
+
+    assert response.status_code == 400
+    assert "HAPI-2282" in _diagnostics(response.json())
+    assert _count(fhir_http, "Observation", unique_system) == 0
+
+
+def test_external_references_are_stored_as_given(fhir_http, unique_system):
+    external = "http://example.org/fhir/Patient/abc"
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                   "identifier": [{"system": unique_system, "value": "E"}],
+                   "subject": {"reference": external}}
+
+    created = fhir_http.post("/Observation", json=observation)
+
+    assert created.status_code == 201, created.text
+    stored = fhir_http.get(f"/Observation/{created.json()['id']}").json()
+    assert stored["subject"]["reference"] == external
+
+
+def test_bulk_export_runs_to_a_manifest(fhir_http, unique_system):
+    assert fhir_http.post("/Patient", json=_patient(unique_system, "X")).status_code == 201
+
+    kickoff = fhir_http.get("/$export", params={"_type": "Patient"},
+                            headers={"Prefer": "respond-async"})
+
+    assert kickoff.status_code == 202
+    status_url = kickoff.headers["Content-Location"]
+    deadline = time.monotonic() + 120  # the local server runs job maintenance every 5 s
+    while (poll := fhir_http.get(status_url)).status_code == 202:
+        assert time.monotonic() < deadline, "bulk export did not finish in 120 s"
+        time.sleep(1)
+    assert poll.status_code == 200
+    manifest = poll.json()
+    assert manifest["error"] == []
+    assert [item["type"] for item in manifest["output"]] == ["Patient"]

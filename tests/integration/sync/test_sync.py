@@ -140,3 +140,23 @@ def test_lost_ledger_costs_only_extra_writes(make_study, client, view):
         copies = view.held(kind, [r["id"] for r in resources])
         # HAPI recognises the identical content: no new version either.
         assert {c["meta"]["versionId"] for c in copies.values()} == {"1"}, kind
+
+
+def test_dry_run_plans_without_writing(make_study, client, view):
+    from fhir_adapter.sync import Ledger as LedgerFile
+    from fhir_adapter.sync import SyncEngine, SyncOptions
+
+    study = make_study("study_a", subjects=2)
+    study.sync(client)
+    study.edit("visits.csv", lambda rows: [{**rows[0], "weight_kg": "99.9"}, *rows[1:]])
+    mapping = study.mapping()
+    with LedgerFile(study.ledger_path, server_url=study.server_url,
+                    study_key=mapping.spec.study.key) as ledger:
+        plan = SyncEngine(client, ledger, SyncOptions(dry_run=True,
+                                                      write_mode=WriteMode.CLIENT_IDS)).run(mapping)
+    assert plan.dry_run and plan.counts["Observation"]["updated"] == 1
+    assert [p.actions for p in plan.planned] == [{"update": 1}]
+    observations = study.expected()["Observation"]
+    assert {c["meta"]["versionId"] for c in view.held(
+        "Observation", [o["id"] for o in observations]).values()} == {"1"}
+    assert study.sync(client).counts["Observation"]["updated"] == 1  # still pending
