@@ -331,7 +331,7 @@ class ParticipantMapper:
                             measured[0],
                             comparator,
                             measured[1],
-                            r.origin,
+                            Origin(row.file, row.number, value_spec.column),
                         )
                     )
 
@@ -363,7 +363,15 @@ class ParticipantMapper:
             )
             if measured is not None:
                 out.append(
-                    Measurement(visit, date, analyte, measured[0], parsed[0], measured[1], r.origin)
+                    Measurement(
+                        visit,
+                        date,
+                        analyte,
+                        measured[0],
+                        parsed[0],
+                        measured[1],
+                        Origin(row.file, row.number, section.value),
+                    )
                 )
 
     def _measure(

@@ -14,6 +14,7 @@ from decimal import Decimal
 class Origin:
     file: str
     row: int
+    column: str | None = None  # the value's column, where one column holds the value
 
 
 @dataclass(frozen=True, slots=True)

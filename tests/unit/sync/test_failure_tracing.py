@@ -15,7 +15,7 @@ RESOURCES = [
 ]
 ORIGINS = {"Patient/s-pat-1": Origin("subjects.csv", 2),
            "Observation/s-obs-1": Origin("visits.csv", 2),
-           "Observation/s-obs-2": Origin("visits.csv", 3)}
+           "Observation/s-obs-2": Origin("visits.csv", 3, "hba1c_pct")}
 
 
 def _job() -> _Job:
@@ -39,8 +39,8 @@ def _failure(error):
 def test_entry_index_in_the_outcome_names_the_row():
     report = _failure(_error(expression=("Bundle.entry[2].resource.valueQuantity",)))
     (failure,) = report.failures
-    assert (failure.file, failure.row, failure.resource) == ("visits.csv", 3,
-                                                             "Observation/s-obs-2")
+    assert (failure.file, failure.row, failure.column, failure.resource) == (
+        "visits.csv", 3, "hba1c_pct", "Observation/s-obs-2")
     assert failure.status == 400 and failure.hapi_code == "HAPI-1094"
     assert report.participants_failed == 1 and report.counts["Observation"]["failed"] == 2
 
