@@ -48,7 +48,7 @@ def wait_until_ready(
         if not still_running():
             reason = "the HAPI server process exited while starting"
             raise LocalServerError(describe_failure(reason))
-        statement = capability_statement(base_url)
+        statement = capability_statement(base_url, timeout=10.0)  # first answer is slow
         if statement is not None:
             return statement
         if time.monotonic() >= deadline:

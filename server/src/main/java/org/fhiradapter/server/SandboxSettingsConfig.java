@@ -34,8 +34,9 @@ public class SandboxSettingsConfig {
 		settings.setSuppressUpdatesWithNoChange(true);
 		settings.setEnableTaskBulkExportJobExecution(true);
 		settings.setEnableTaskBulkImportJobExecution(false);
+		// Lets a job move to its next step as soon as the current one finishes.
+		settings.setJobFastTrackingEnabled(true);
 		settings.setReuseCachedSearchResultsForMillis(SEARCH_CACHE_MILLIS);
-		settings.setFetchSizeDefaultMaximum(FhirServletConfig.MAX_PAGE_SIZE);
 		return settings;
 	}
 
