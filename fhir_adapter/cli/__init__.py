@@ -30,6 +30,10 @@ def main(verbose: int) -> None:
       fhir-adapter map --mapping mappings/study_a.yaml --data examples/study_a --out out/a
       fhir-adapter sync --mapping mappings/study_a.yaml --data examples/study_a \\
           --server http://127.0.0.1:8080/fhir
+      fhir-adapter verify --mapping mappings/study_a.yaml --data examples/study_a \\
+          --server http://127.0.0.1:8080/fhir
+
+    Exit codes are listed in README.md.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
