@@ -2,8 +2,9 @@
 
 The server is our own small Spring Boot application in ``server/`` (a source checkout),
 built with Maven on first use and cached by a hash of its sources. This package builds,
-starts, watches and stops that JVM; it must not talk FHIR beyond the readiness probe and
-must never stop a process it did not start (pids are checked against the recorded JVM).
+starts, watches and stops that JVM. It must not talk FHIR beyond the readiness probe and
+one warm-up search, and must never stop a process it did not start (a pid is only
+signalled while it is still the recorded ``java -jar``, same start time).
 
     ensure_jar()      build (or reuse) the server jar
     start_server()    start a JVM on a port and wait until /fhir/metadata answers
