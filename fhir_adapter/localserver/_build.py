@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,7 @@ from fhir_adapter.localserver._tools import find_maven
 
 Progress = Callable[[str], None]
 BUILD_TIMEOUT_SECONDS = 60 * 60  # a cold ~/.m2 downloads a few hundred MB
+_HASH_DIR = re.compile(r"[0-9a-f]{16}")
 
 
 def _source_files(server_dir: Path) -> list[Path]:
@@ -49,6 +51,18 @@ def source_hash(server_dir: Path) -> str:
 def cached_jar_path(server_dir: Path, cache_dir: Path) -> Path:
     """Where the jar for the current sources lives (it may not exist yet)."""
     return cache_dir / source_hash(server_dir) / JAR_NAME
+
+
+def _jars_in_use() -> set[str]:
+    """Arguments of all running processes that name one of our jars (Linux /proc)."""
+    used: set[str] = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        used.update(a.decode(errors="replace") for a in args if a.endswith(JAR_NAME.encode()))
+    return used
 
 
 @contextmanager
@@ -86,7 +100,25 @@ def ensure_jar(
         if progress:
             progress("Building the HAPI FHIR server with Maven (first time: a few minutes)")
         _build(server_dir, jar, mvn)
+    prune_cache(cache_dir, keep=jar.parent)
     return jar
+
+
+def prune_cache(cache_dir: Path, *, keep: Path) -> list[Path]:
+    """Delete jars of other source versions (300 MB each); returns the directories removed.
+
+    Directories with a build in progress, or whose jar a running process uses (Spring Boot
+    opens nested jars lazily, so a running server needs its jar), are left alone.
+    """
+    in_use = _jars_in_use()
+    removed = []
+    for entry in cache_dir.iterdir():
+        if (entry == keep or not entry.is_dir() or not _HASH_DIR.fullmatch(entry.name)
+                or any(entry.glob("build-*")) or str(entry / JAR_NAME) in in_use):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
 
 
 def _build(server_dir: Path, jar: Path, mvn: str) -> None:

@@ -130,6 +130,34 @@ def test_failed_build_reports_the_log_tail_and_caches_nothing(server_dir: Path,
     assert not (cache / source_hash(server_dir) / JAR_NAME).exists()
 
 
+@linux_only
+def test_a_new_build_prunes_jars_of_other_versions(server_dir: Path, tmp_path: Path) -> None:
+    mvn = _fake_maven(tmp_path / "bin", succeed=True)
+    cache = tmp_path / "cache"
+    old = cache / "0123456789abcdef"
+    building = cache / "fedcba9876543210"
+    (old).mkdir(parents=True)
+    (old / JAR_NAME).write_text("old")
+    (building / "build-x").mkdir(parents=True)  # another build still running
+    unrelated = cache / "notes"
+    unrelated.mkdir()
+    running = cache / "aaaaaaaaaaaaaaaa"
+    running.mkdir()
+    (running / JAR_NAME).write_text("in use")
+    user = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-jar",
+                             str(running / JAR_NAME)])
+    try:
+        jar = ensure_jar(server_dir=server_dir, cache_dir=cache, maven=str(mvn))
+    finally:
+        user.kill()
+        user.wait()
+
+    assert jar.is_file()
+    assert not old.exists()
+    assert building.exists() and unrelated.exists()
+    assert running.exists()  # a running server still needs its jar
+
+
 def test_cache_hit_needs_no_maven(server_dir: Path, tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
