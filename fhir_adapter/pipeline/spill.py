@@ -48,7 +48,7 @@ class Spill:
         self._db = sqlite3.connect(Path(self._dir.name) / "rows.sqlite", isolation_level=None)
         self._db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
-            "PRAGMA cache_size=-16384;"
+            "PRAGMA cache_size=-2048;"
             "CREATE TABLE rows (subject TEXT NOT NULL, tbl INTEGER NOT NULL, file TEXT NOT NULL,"
             " num INTEGER NOT NULL, cells TEXT NOT NULL);"
         )
