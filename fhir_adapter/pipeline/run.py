@@ -139,6 +139,14 @@ class StudyMapping:
                     origins={f"{r['resourceType']}/{r['id']}": o for r, o in built},
                 )
 
+    def all_resources(self) -> Iterator[tuple[Resource, Origin | None]]:
+        """Every resource of the study with its source row (None for study-level ones)."""
+        for resource in self.study_resources():
+            yield resource, None
+        for participant in self.participants():
+            for resource in participant.resources:
+                yield resource, participant.origins[f"{resource['resourceType']}/{resource['id']}"]
+
     def _keyed(
         self,
         rows: Iterator[SourceRow],

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fhir_adapter.errors import FhirAdapterError
+from fhir_adapter.fhir.bundle import delete_entry_json, put_entry_json, transaction_json_of
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.plan import Action, ParticipantPlan
 
@@ -55,14 +56,14 @@ def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[tuple[st
         entries = [_conditional_entry(w.action, w.resource_type, w.resource_id, w.text,
                                       in_bundle, server_ids, w.known.server_id if w.known else None)
                    for w in plan.writes]
-    return ('{"resourceType":"Bundle","type":"transaction","entry":[' + ",".join(entries)
-            + "]}").encode()
+    return transaction_json_of(entries).encode()
 
 
 def _client_id_entry(action: Action, kind: str, rid: str, text: str | None) -> str:
     if action is Action.DELETE:
-        return f'{{"request":{{"method":"DELETE","url":"{kind}/{rid}"}}}}'
-    return f'{{"resource":{text},"request":{{"method":"PUT","url":"{kind}/{rid}"}}}}'
+        return delete_entry_json(kind, rid)
+    assert text is not None
+    return put_entry_json(kind, rid, text)
 
 
 def full_url(kind: str, rid: str) -> str:

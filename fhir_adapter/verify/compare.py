@@ -57,13 +57,8 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
     if ledger is not None:
         server_ids = {(e.type, e.id): e.server_id for e in ledger.entries()}
     expected: dict[str, list[tuple[dict[str, Any], Origin | None]]] = {}
-    for resource in mapping.study_resources():
-        expected.setdefault(resource["resourceType"], []).append((resource, None))
-    for participant in mapping.participants():
-        for resource in participant.resources:
-            key = f"{resource['resourceType']}/{resource['id']}"
-            expected.setdefault(resource["resourceType"], []).append(
-                (resource, participant.origins.get(key)))
+    for resource, origin in mapping.all_resources():
+        expected.setdefault(resource["resourceType"], []).append((resource, origin))
     for kind, items in sorted(expected.items()):
         _compare_type(client, kind, items, server_ids, report)
         _count_on_server(client, mapping, kind, len(items), report)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,14 +39,6 @@ class ValidationReport:
                 "findings": [f.__dict__ for f in self.findings]}
 
 
-def _resources(mapping: StudyMapping) -> Iterator[tuple[dict[str, Any], Origin | None]]:
-    for resource in mapping.study_resources():
-        yield resource, None
-    for participant in mapping.participants():
-        for resource in participant.resources:
-            yield resource, participant.origins.get(f"{resource['resourceType']}/{resource['id']}")
-
-
 def validate_on_server(mapping: StudyMapping, client: FhirClient, *, concurrency: int = 4,
                        keep: Callable[[str], bool] = lambda severity: severity in
                        ("fatal", "error", "warning"),
@@ -64,7 +56,7 @@ def validate_on_server(mapping: StudyMapping, client: FhirClient, *, concurrency
                     on_resource()
             batch.clear()
 
-        for item in _resources(mapping):
+        for item in mapping.all_resources():
             batch.append(item)
             if len(batch) >= 64:
                 flush()

@@ -49,13 +49,9 @@ class Study:
 
     def expected(self) -> dict[str, list[dict[str, Any]]]:
         """What the mapping produces, per resource type."""
-        mapping = self.mapping()
         out: dict[str, list[dict[str, Any]]] = {}
-        for resource in mapping.study_resources():
+        for resource, _ in self.mapping().all_resources():
             out.setdefault(resource["resourceType"], []).append(resource)
-        for participant in mapping.participants():
-            for resource in participant.resources:
-                out.setdefault(resource["resourceType"], []).append(resource)
         return out
 
     def edit(self, file: str, change: Any) -> None:
