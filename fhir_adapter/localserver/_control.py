@@ -18,6 +18,7 @@ from fhir_adapter.errors import LocalServerError
 from fhir_adapter.localserver._build import ensure_jar
 from fhir_adapter.localserver._logtail import tail
 from fhir_adapter.localserver._paths import default_state_dir
+from fhir_adapter.localserver._private import private_opener
 from fhir_adapter.localserver._probe import (
     capability_statement,
     software_version,
@@ -34,7 +35,7 @@ from fhir_adapter.localserver._state import (
     LOG_FILE,
     ServerRecord,
     is_our_process,
-    port_dir,
+    private_port_dir,
     proc_start_ticks,
     read_record,
     remove_record,
@@ -157,6 +158,8 @@ def start_server(
     become ready within ``timeout`` seconds (the process is then stopped).
     """
     state_dir = state_dir or default_state_dir()
+    # Owner-only from here on, also folders left world-readable by older versions.
+    log_path = private_port_dir(state_dir, port) / LOG_FILE
     existing = read_record(state_dir, port)
     if existing is not None:
         if is_our_process(existing):
@@ -173,9 +176,8 @@ def start_server(
                      progress=progress)
 
     database = db_url or IN_MEMORY_DB
-    log_path = port_dir(state_dir, port) / LOG_FILE
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_text("")  # one log per run
+    with open(log_path, "w", opener=private_opener):  # one log per run, 0600: it logs URLs
+        pass
     # The JDBC URL goes through the environment, not argv, so `ps` never shows credentials.
     env = {**os.environ, **(extra_env or {}), "SPRING_DATASOURCE_URL": database}
     if progress:

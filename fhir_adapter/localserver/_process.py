@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from fhir_adapter.localserver._state import pid_alive
+from fhir_adapter._process_identity import pid_alive
+from fhir_adapter.localserver._private import private_dir, private_opener
 
 _PR_SET_PDEATHSIG = 1
 DEFAULT_JAVA_OPTIONS: tuple[str, ...] = (
@@ -59,8 +60,8 @@ def spawn(
     detach: bool,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` with output appended to ``log_path``; see the module doc for ``detach``."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
+    private_dir(log_path.parent)
+    with open(log_path, "ab", opener=private_opener) as log:
         if detach:
             return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -3,14 +3,22 @@
 A pid alone is not enough to stop a process safely (pids are reused), so the record also
 holds the jar path and the kernel's start time of the process; ``is_our_process`` only
 says yes when the live process is a ``java -jar <that jar>`` started at that time.
+
+The state directory and each port's directory are owner-only (0700), records and logs 0600:
+the server log holds request URLs, and match URLs carry business identifiers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from fhir_adapter._process_identity import pid_alive, proc_start_ticks
+from fhir_adapter.localserver._private import PRIVATE_FILE_MODE, private_dir, private_opener
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
@@ -35,12 +43,23 @@ def port_dir(state_dir: Path, port: int) -> Path:
     return state_dir / str(port)
 
 
+def private_port_dir(state_dir: Path, port: int) -> Path:
+    """``port_dir``, created or tightened to owner-only with ``state_dir`` and its files."""
+    private_dir(state_dir)
+    directory = private_dir(port_dir(state_dir, port))
+    for name in (STATE_FILE, LOG_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISREG((directory / name).lstat().st_mode):
+                os.chmod(directory / name, PRIVATE_FILE_MODE)
+    return directory
+
+
 def write_record(state_dir: Path, record: ServerRecord) -> Path:
-    """Store ``record`` atomically; returns the file written."""
-    target = port_dir(state_dir, record.port) / STATE_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Store ``record`` atomically and owner-only; returns the file written."""
+    target = private_port_dir(state_dir, record.port) / STATE_FILE
     partial = target.with_suffix(".partial")
-    partial.write_text(json.dumps(asdict(record), indent=2))
+    with open(partial, "w", opener=private_opener) as handle:
+        handle.write(json.dumps(asdict(record), indent=2))
     os.replace(partial, target)
     return target
 
@@ -59,38 +78,12 @@ def remove_record(state_dir: Path, port: int) -> None:
     (port_dir(state_dir, port) / STATE_FILE).unlink(missing_ok=True)
 
 
-def proc_start_ticks(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux), None if unknown."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces or parentheses: split after its last ')'.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[19])  # field 22 overall
-
-
 def _cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with this pid exists (zombies count as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return state[state.rfind(")") + 2 :].split()[0] != "Z"
 
 
 def is_our_process(record: ServerRecord) -> bool:

@@ -27,6 +27,7 @@ from fhir_adapter.localserver import (
     stop_server,
 )
 from fhir_adapter.localserver._paths import JAR_NAME
+from fhir_adapter.localserver._process import spawn
 from fhir_adapter.localserver._redact import redact_jdbc_url
 from fhir_adapter.localserver._state import (
     ServerRecord,
@@ -351,3 +352,63 @@ def test_attached_child_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
 ])
 def test_jdbc_urls_are_redacted(url: str, expected: str) -> None:
     assert redact_jdbc_url(url) == expected
+
+
+# --- owner-only state: the server log holds match URLs with business identifiers ------------
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_records_are_owner_only_in_owner_only_folders(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    written = write_record(state, _record(1234))
+    assert _mode(state) == 0o700
+    assert _mode(written.parent) == 0o700
+    assert _mode(written) == 0o600
+
+
+def test_existing_state_is_tightened(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    port = state / "18999"
+    port.mkdir(parents=True)
+    state.chmod(0o755)
+    port.chmod(0o755)
+    log = port / "server.log"
+    log.write_text("GET /fhir/Patient?identifier=urn:site|A-001\n")
+    log.chmod(0o644)
+    (port / "server.json").write_text("{}")
+    (port / "server.json").chmod(0o644)
+
+    write_record(state, _record(1234))
+
+    assert (_mode(state), _mode(port)) == (0o700, 0o700)
+    assert _mode(log) == 0o600
+    assert _mode(port / "server.json") == 0o600
+
+
+def test_a_refused_start_still_tightens_the_state(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        log = state / str(port) / "server.log"
+        log.parent.mkdir(parents=True)
+        state.chmod(0o755)
+        log.write_text("a log of an older version")
+        log.chmod(0o644)
+        with pytest.raises(LocalServerError, match="in use"):
+            start_server(port, state_dir=state)
+    assert (_mode(state), _mode(log.parent), _mode(log)) == (0o700, 0o700, 0o600)
+
+
+def test_spawned_log_is_owner_only_even_if_it_existed(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "server.log"
+    log.parent.mkdir()
+    log.write_text("")
+    log.chmod(0o644)
+    child = spawn(["true"], log_path=log, env={}, detach=True)
+    child.wait()
+    assert _mode(log) == 0o600
+    assert _mode(log.parent) == 0o700
