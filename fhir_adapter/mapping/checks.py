@@ -6,6 +6,7 @@ Each problem is yielded as (message, key path) so the loader can point at the li
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from fhir_adapter.mapping.spec import Column, MappingSpec
@@ -65,7 +66,37 @@ def _unit(code: str, loc: list[Any]) -> Iterator[Problem]:
         yield str(exc), loc
 
 
+def path_problem(text: str) -> str | None:
+    """Why ``text`` cannot name a file relative to a folder, or None when it can.
+
+    Refuses absolute paths, drive letters and '..' segments in POSIX and Windows spelling,
+    so a mapping cannot point the tool at files outside the folder it was given.
+    """
+    if not text.strip():
+        return "is empty"
+    if "\x00" in text:
+        return "contains a NUL character"
+    posix, windows = PurePosixPath(text), PureWindowsPath(text)
+    if posix.is_absolute() or windows.drive or windows.root:
+        return "is an absolute path"
+    if ".." in windows.parts:  # PureWindowsPath splits on both '/' and '\\'
+        return "goes up a folder ('..')"
+    return None
+
+
+def _table_files(spec: MappingSpec) -> Iterator[Problem]:
+    """Table files must stay inside the data folder; symlinks are checked when opened."""
+    for name, table in spec.tables.items():
+        problem = path_problem(table.file)
+        if problem:
+            yield (
+                f"file '{table.file}' {problem}; name a file inside the data folder (--data)",
+                ["tables", name, "file"],
+            )
+
+
 def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
+    yield from _table_files(spec)
     codes = spec.codes
     sections: list[tuple[list[Any], Any]] = [(["participants"], spec.participants)]
     for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):

@@ -1,7 +1,9 @@
 """Load a mapping file: parse YAML keeping line numbers, merge code catalogues, validate.
 
 Every problem is raised as ``MappingSpecError`` naming the file, the line and the key path,
-before any data is read.
+before any data is read. A hostile file is refused before anything is built from it: at most
+``MAX_MAPPING_BYTES``, no YAML aliases, at most ``MAX_NESTING`` levels; included catalogues
+follow the same rules and must sit in the mapping's folder or below it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from fhir_adapter.errors import MappingSpecError
-from fhir_adapter.mapping.checks import semantic_problems
+from fhir_adapter.mapping.checks import path_problem, semantic_problems
 from fhir_adapter.mapping.spec import CodeCatalogue, MappingSpec
 
 
@@ -35,23 +44,80 @@ class LoadedMapping:
         return self.path.name
 
 
-def _parse(path: Path) -> Any:
+# The shipped mappings and catalogue are 4-7 KiB. ruamel parses some 50-100 KiB a second
+# (a 5 MB file took over 3 minutes), so the cap bounds the time a hostile file can cost.
+MAX_MAPPING_BYTES = 1024 * 1024
+# Real mapping files nest about 6 levels; the cap keeps ruamel's recursive composer safe.
+MAX_NESTING = 32
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, refusing a non-regular file or one over ``MAX_MAPPING_BYTES``."""
+    file = str(path)
+    if path.exists() and not path.is_file():
+        raise MappingSpecError("not a regular file", file=file)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_MAPPING_BYTES + 1)
     except FileNotFoundError:
-        raise MappingSpecError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingSpecError("file not found", file=file) from None
+    except OSError as exc:
         raise MappingSpecError(
-            f"cannot read the file ({exc.__class__.__name__})", file=str(path)
+            f"cannot read the file ({exc.__class__.__name__})", file=file
+        ) from None
+    if len(raw) > MAX_MAPPING_BYTES:
+        raise MappingSpecError(
+            f"larger than the {MAX_MAPPING_BYTES // (1024 * 1024)} MiB limit for mapping "
+            "files; a mapping or code catalogue is normally a few KiB",
+            file=file,
+        )
+    return raw
+
+
+def _refuse_aliases_and_depth(text: str, file: str) -> None:
+    """Scan the YAML events before building anything: aliases and deep nesting are refused.
+
+    An alias re-uses an anchored node, so a few lines of ``&a``/``*a`` can stand for billions
+    of values ("billion laughs") once the document is copied or validated; mapping files
+    need none. Parsing is event by event, so a hostile file stops at its first alias.
+    """
+    depth = 0
+    for event in YAML(typ="rt").parse(text):
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, AliasEvent):
+            raise MappingSpecError(
+                f"YAML alias '*{event.anchor}' is not allowed in mapping files (nor merge "
+                "keys '<<: *name'); write the values out in full",
+                file=file,
+                line=line,
+            )
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise MappingSpecError(
+                    f"nested more than {MAX_NESTING} levels deep", file=file, line=line
+                )
+        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            depth -= 1
+
+
+def _parse(path: Path) -> tuple[Any, bytes]:
+    """The YAML document (ruamel round-trip, keeping lines) and the raw bytes it came from."""
+    raw = _read_bounded(path)
+    file = str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MappingSpecError(
+            "cannot read the file (UnicodeDecodeError): save it as UTF-8", file=file
         ) from None
     try:
-        return YAML(typ="rt").load(text)
+        _refuse_aliases_and_depth(text, file)
+        return YAML(typ="rt").load(text), raw
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        raise MappingSpecError(
-            f"not valid YAML: {exc.problem}", file=str(path), line=line
-        ) from None
+        raise MappingSpecError(f"not valid YAML: {exc.problem}", file=file, line=line) from None
 
 
 def line_of(document: Any, path: Iterable[Any]) -> int | None:
@@ -109,7 +175,7 @@ def _raise_validation(exc: ValidationError, document: Any, file: str) -> None:
 
 
 def _load_catalogue(path: Path) -> tuple[dict[str, Any], bytes]:
-    document = _parse(path)
+    document, raw = _parse(path)
     if not isinstance(document, Mapping) or set(document) != {"codes"}:
         raise MappingSpecError(
             "an included file must hold a single top-level key 'codes'", file=str(path), line=1
@@ -118,7 +184,7 @@ def _load_catalogue(path: Path) -> tuple[dict[str, Any], bytes]:
         CodeCatalogue.model_validate(document["codes"])
     except ValidationError as exc:
         _raise_validation(exc, document, str(path))
-    return _plain(document["codes"]), path.read_bytes()
+    return _plain(document["codes"]), raw
 
 
 def _plain(node: Any) -> Any:
@@ -144,28 +210,59 @@ def _merge_codes(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _include_path(document: Any, index: int, include: Any, path: Path) -> Path:
+    """Where include ``index`` points, confined to the mapping's folder (symlinks resolved).
+
+    A catalogue is part of the mapping, so it sits beside it or below; a mapping file from
+    elsewhere must not make the tool read other files on this machine.
+    """
+    where: dict[str, Any] = {
+        "file": str(path),
+        "line": line_of(document, ["include", index]),
+        "key": "include",
+    }
+    problem = path_problem(str(include))
+    if problem:
+        raise MappingSpecError(
+            f"included file '{include}' {problem}; name a catalogue in this mapping's folder "
+            "or below it",
+            **where,
+        )
+    folder = path.parent.resolve()
+    target = (folder / str(include)).resolve()
+    if not target.is_relative_to(folder):
+        raise MappingSpecError(
+            f"included file '{include}' resolves outside this mapping's folder (a symlink?); "
+            "copy the catalogue beside the mapping",
+            **where,
+        )
+    if not target.is_file():
+        raise MappingSpecError(f"included file not found: {include}", **where)
+    return target
+
+
 def load_mapping(path: str | Path) -> LoadedMapping:
     """Read, merge and validate a mapping file; raise ``MappingSpecError`` on any problem."""
     path = Path(path)
-    document = _parse(path)
+    document, raw = _parse(path)
     file = str(path)
     if not isinstance(document, Mapping):
         raise MappingSpecError(
             "the file must hold a mapping of keys (format, study, tables, ...)", file=file, line=1
         )
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256(raw)
+    includes = document.get("include") or []
+    if not isinstance(includes, list):
+        raise MappingSpecError(
+            "'include' must be a list of file names",
+            file=file,
+            line=line_of(document, ["include"]),
+            key="include",
+        )
     codes: dict[str, Any] = {}
-    for index, include in enumerate(document.get("include") or []):
-        include_path = (path.parent / str(include)).resolve()
-        if not include_path.is_file():
-            raise MappingSpecError(
-                f"included file not found: {include}",
-                file=file,
-                line=line_of(document, ["include", index]),
-                key="include",
-            )
-        included, raw = _load_catalogue(include_path)
-        digest.update(raw)
+    for index, include in enumerate(includes):
+        included, included_raw = _load_catalogue(_include_path(document, index, include, path))
+        digest.update(included_raw)
         codes = _merge_codes(codes, included)
     plain = _plain(document)
     plain["codes"] = _merge_codes(codes, plain.get("codes") or {})
