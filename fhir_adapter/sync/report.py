@@ -8,13 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.pipeline.report import MapReport
+from fhir_adapter.sync.redact import redact_diagnostics
 
 OUTCOMES = ("created", "updated", "unchanged", "deleted", "marked", "kept", "failed")
 
 
 @dataclass(frozen=True)
 class SyncFailure:
-    """A participant the server refused, traced back to the source where possible."""
+    """A participant the server refused, traced back to the source where possible.
+
+    ``message`` is the server's diagnostics redacted on construction (``redact_diagnostics``):
+    servers echo match URLs and values, and this text reaches the console and ``--json``.
+    The resource key and the source row say where to look instead.
+    """
 
     participant: str  # where to find it: "subjects.csv row 5"
     status: int | None
@@ -25,6 +31,9 @@ class SyncFailure:
     row: int | None = None
     column: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_diagnostics(self.message))
+
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
@@ -32,6 +41,8 @@ class SyncFailure:
         where = f"{self.file} row {self.row}" if self.file else self.participant
         if self.column:
             where += f" column '{self.column}'"
+        if self.resource:
+            where += f" ({self.resource})"
         code = f" {self.hapi_code}" if self.hapi_code else ""
         return f"{where}: server refused ({self.status}{code}): {self.message}"
 
