@@ -113,6 +113,8 @@ class StudyMapping:
                     encoding=options.encoding,
                     sheet=spec.sheet,
                     required_columns=columns,
+                    table=table,
+                    subject_column=subject_columns[table],
                 )
                 header = columns
                 spill.add_table(

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.sources.limits import (
+    DEFAULT_LIMITS,
+    SourceLimits,
+    check_cells,
+    check_file_size,
+    check_header,
+)
 from fhir_adapter.sources.row import SourceRow
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -20,19 +28,23 @@ def read_table(
     encoding: str,
     sheet: str | None = None,
     required_columns: Sequence[str] = (),
+    table: str | None = None,
+    subject_column: str | None = None,
+    limits: SourceLimits = DEFAULT_LIMITS,
 ) -> Iterator[SourceRow]:
-    """Yield the rows of ``data_dir/file``; check the header has ``required_columns`` first."""
-    path = data_dir / file
-    if not path.is_file():
-        raise SourceDataError(
-            "file not found in the data directory", file=file, rule="missing-file"
-        )
-    if path.suffix.lower() in EXCEL_SUFFIXES:
+    """Yield the rows of ``data_dir/file``; check the header has ``required_columns`` first.
+
+    The file must resolve (symlinks followed) inside ``data_dir``; ``table`` names the
+    mapping's table in errors. With ``subject_column``, more rows for one participant than
+    ``limits.max_rows_per_participant`` is an error.
+    """
+    path = confined_path(data_dir, file, table)
+    if Path(file).suffix.lower() in EXCEL_SUFFIXES:
         from fhir_adapter.sources.excel import read_sheet
 
-        rows = read_sheet(path, file, sheet)
+        rows = read_sheet(path, file, sheet, limits)
     else:
-        rows = _read_delimited(path, file, delimiter, encoding)
+        rows = _read_delimited(path, file, delimiter, encoding, limits)
     header = next(rows, None)
     if header is None:
         raise SourceDataError(
@@ -43,26 +55,95 @@ def read_table(
     if missing:
         raise SourceDataError(
             f"header lacks column(s) {', '.join(repr(c) for c in missing)} that the mapping "
-            f"reads (found: {', '.join(repr(n) for n in names[:20])})",
+            f"reads (found: {', '.join(_shown(n) for n in names[:20])})",
             file=file,
             row=1,
             rule="missing-column",
         )
-    yield from rows
+    if subject_column is None:
+        yield from rows
+    else:
+        yield from _bounded_per_subject(rows, file, subject_column, limits)
 
 
-def _read_delimited(path: Path, file: str, delimiter: str, encoding: str) -> Iterator[SourceRow]:
+def confined_path(data_dir: Path, file: str, table: str | None = None) -> Path:
+    """The real path of ``file``, refused unless it is a regular file inside ``data_dir``.
+
+    Resolving first means an absolute path, a '..' or a symlink that leaves the data folder
+    is caught before anything is opened, so no byte of such a file reaches an error.
+    """
+    what = f"table '{table}': " if table else ""
+    root = Path(data_dir).resolve()
+    try:
+        path = (root / file).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL in the name
+        raise SourceDataError(
+            f"{what}the file name cannot be resolved", file=file, rule="missing-file"
+        ) from None
+    if not path.is_relative_to(root):
+        raise SourceDataError(
+            f"{what}the file resolves outside the data folder (an absolute path, '..' or a "
+            "symlink); put the file itself inside --data",
+            file=file,
+            rule="outside-data-dir",
+        )
+    if not path.is_file():
+        reason = "not a regular file" if path.exists() else "file not found"
+        raise SourceDataError(
+            f"{what}{reason} in the data directory", file=file, rule="missing-file"
+        )
+    return path
+
+
+def _shown(name: object) -> str:
+    """A header name for an error message, cut short: the first line may not be a header."""
+    text = str(name)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _bounded_per_subject(
+    rows: Iterator[SourceRow], file: str, subject_column: str, limits: SourceLimits
+) -> Iterator[SourceRow]:
+    """Pass rows through, counting them per participant.
+
+    A participant's rows are held in memory together when mapped, so their number is bounded.
+    """
+    limit = limits.max_rows_per_participant
+    counts: Counter[str] = Counter()
+    for row in rows:
+        subject = str(row.values.get(subject_column, "")).strip()
+        if subject:
+            counts[subject] += 1
+            if counts[subject] > limit:
+                raise SourceDataError(
+                    f"more than {limit:,} rows for one participant; check that this column "
+                    "holds the participant id",
+                    file=file,
+                    row=row.number,
+                    column=subject_column,
+                    rule="rows-per-participant",
+                )
+        yield row
+
+
+def _read_delimited(
+    path: Path, file: str, delimiter: str, encoding: str, limits: SourceLimits
+) -> Iterator[SourceRow]:
     """First yields the header (as a row whose values are the column names), then data rows."""
+    check_file_size(path, file, limits)
+    limit = limits.max_cell_chars
+    number = 0  # the last row read whole; errors from the csv module concern the next one
     try:
         with path.open(encoding=encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=delimiter, strict=True)
-            try:
-                header = next(reader)
-            except StopIteration:
+            header = next(reader, None)
+            if header is None:
                 return
+            number = 1
             if header and header[0].startswith("\ufeff"):  # a BOM the encoding did not strip
                 header[0] = header[0][1:]
             header = [h.strip() for h in header]
+            check_header(header, file, limits)
             yield SourceRow(file, 1, {h: h for h in header})
             width = len(header)
             for number, cells in enumerate(reader, start=2):
@@ -80,6 +161,8 @@ def _read_delimited(path: Path, file: str, delimiter: str, encoding: str) -> Ite
                     raise SourceDataError(
                         "row contains a NUL character", file=file, row=number, rule="shape"
                     )
+                if max(map(len, cells)) > limit:
+                    check_cells(header, cells, file, number, limits)
                 yield SourceRow(file, number, dict(zip(header, cells, strict=True)))
     except UnicodeDecodeError as exc:
         raise SourceDataError(
@@ -89,4 +172,13 @@ def _read_delimited(path: Path, file: str, delimiter: str, encoding: str) -> Ite
             rule="encoding",
         ) from None
     except csv.Error as exc:
-        raise SourceDataError(f"malformed CSV: {exc}", file=file, rule="shape") from None
+        if "field larger than field limit" in str(exc):  # csv's own, process-wide limit
+            raise SourceDataError(
+                f"a cell is longer than the {min(limit, csv.field_size_limit()):,}-character limit",
+                file=file,
+                row=number + 1,
+                rule="cell-size",
+            ) from None
+        raise SourceDataError(
+            f"malformed CSV: {exc}", file=file, row=number + 1, rule="shape"
+        ) from None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from fhir_adapter.errors import MappingSpecError
+from fhir_adapter.errors import MappingSpecError, SourceDataError
 from fhir_adapter.mapping import loader
 from fhir_adapter.mapping.loader import load_mapping
+from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.pipeline import run as pipeline_run
+from fhir_adapter.sources.limits import SourceLimits
+from fhir_adapter.sources.tables import read_table
 
 CATALOGUE = "diabetes-cell-therapy.yaml"
 SECRET = "SECRET-CONTENT-never-shown"
@@ -140,3 +145,46 @@ def test_include_symlinked_outside_the_mapping_folder_is_refused(tmp_path, repo)
     with pytest.raises(MappingSpecError, match="resolves outside this mapping's folder") as e:
         load_mapping(path)
     assert SECRET not in str(e.value)
+
+
+# --- path confinement at open time ------------------------------------------------------------
+
+
+def test_symlink_out_of_the_data_folder_is_refused_without_content(
+    tmp_path, repo, tables, write_export
+):
+    data = write_export(tmp_path / "data", tables)
+    (data / "visits.csv").unlink()
+    os.symlink(_secret_outside(tmp_path), data / "visits.csv")
+    mapping = StudyMapping(load_mapping(repo / "mappings" / "study_a.yaml"), data)
+    with pytest.raises(SourceDataError) as error:
+        list(mapping.participants())
+    assert error.value.rule == "outside-data-dir"
+    assert "table 'visits'" in str(error.value)
+    assert SECRET not in str(error.value)
+
+
+@pytest.mark.parametrize("file", ["/etc/passwd", "../outside/secret.csv"])
+def test_reader_refuses_paths_outside_even_without_the_loader(tmp_path, file):
+    _secret_outside(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = read_table(data, file, delimiter=",", encoding="utf-8", table="t")
+    with pytest.raises(SourceDataError) as error:
+        next(rows)
+    assert error.value.rule == "outside-data-dir"
+    assert SECRET not in str(error.value) and "root:" not in str(error.value)
+
+
+def test_pipeline_bounds_rows_per_participant(tmp_path, repo, tables, write_export, monkeypatch):
+    tables["visits.csv"] += [dict(tables["visits.csv"][0], visit=f"M{i}") for i in range(3)]
+    data = write_export(tmp_path / "data", tables)
+    small = SourceLimits(max_rows_per_participant=3)
+    monkeypatch.setattr(pipeline_run, "read_table", functools.partial(read_table, limits=small))
+    mapping = StudyMapping(load_mapping(repo / "mappings" / "study_a.yaml"), data)
+    with pytest.raises(SourceDataError) as error:
+        list(mapping.participants())
+    assert (error.value.file, error.value.column) == ("visits.csv", "subject_id")
+    assert error.value.rule == "rows-per-participant"
+    assert error.value.row == 6  # header, A-001 BL, A-002 BL, A-001 M0, M1, then M2
+    assert "A-001" not in str(error.value)
