@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.mapping import loader
 from fhir_adapter.sources.limits import DEFAULT_LIMITS, SourceLimits
 from fhir_adapter.sources.tables import read_table
 
@@ -117,3 +118,16 @@ def test_symlink_inside_the_data_folder_is_followed(tmp_path):
     name = _csv(tmp_path, [["id"], ["1"]], name="real.csv")
     (tmp_path / "link.csv").symlink_to(tmp_path / name)
     assert [r.values for r in _read(tmp_path, "link.csv")] == [{"id": "1"}]
+
+
+def test_docs_state_the_limits():
+    docs = (REPO / "docs" / "mapping.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Limits and safety") :]
+    for value in (
+        f"{DEFAULT_LIMITS.max_file_bytes // 1024**3} GiB",
+        f"{DEFAULT_LIMITS.max_cell_chars:,} characters",
+        f"{DEFAULT_LIMITS.max_rows_per_participant:,}",
+        f"{loader.MAX_MAPPING_BYTES // 1024**2} MiB",
+        f"{loader.MAX_NESTING} levels",
+    ):
+        assert value in section, value
