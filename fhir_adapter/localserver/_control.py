@@ -64,9 +64,13 @@ class ServerStatus:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (paths as strings)."""
         return {
-            "url": self.url, "port": self.port, "pid": self.pid,
-            "hapi_version": self.hapi_version, "uptime_seconds": round(self.uptime_seconds, 1),
-            "log_path": str(self.log_path), "database": self.database,
+            "url": self.url,
+            "port": self.port,
+            "pid": self.pid,
+            "hapi_version": self.hapi_version,
+            "uptime_seconds": round(self.uptime_seconds, 1),
+            "log_path": str(self.log_path),
+            "database": self.database,
         }
 
 
@@ -87,8 +91,9 @@ class LocalServer:
     Python process dies; a *detached* one runs until :func:`stop_server`.
     """
 
-    def __init__(self, record: ServerRecord, state_dir: Path, *, attached: bool,
-                 hapi_version: str | None):
+    def __init__(
+        self, record: ServerRecord, state_dir: Path, *, attached: bool, hapi_version: str | None
+    ):
         self.record = record
         self.state_dir = state_dir
         self.hapi_version = hapi_version
@@ -122,8 +127,12 @@ class LocalServer:
     def __enter__(self) -> LocalServer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -169,11 +178,12 @@ def start_server(
             )
         remove_record(state_dir, port)
     if _port_in_use(port):
-        raise LocalServerError(f"port {port} on 127.0.0.1 is already in use by another program; "
-                               "choose another port (--port)")
+        raise LocalServerError(
+            f"port {port} on 127.0.0.1 is already in use by another program; "
+            "choose another port (--port)"
+        )
     java = find_java()
-    jar = ensure_jar(server_dir=server_dir, cache_dir=cache_dir, rebuild=rebuild,
-                     progress=progress)
+    jar = ensure_jar(server_dir=server_dir, cache_dir=cache_dir, rebuild=rebuild, progress=progress)
 
     database = db_url or IN_MEMORY_DB
     with open(log_path, "w", opener=private_opener):  # one log per run, 0600: it logs URLs
@@ -182,11 +192,17 @@ def start_server(
     env = {**os.environ, **(extra_env or {}), "SPRING_DATASOURCE_URL": database}
     if progress:
         progress(f"Starting HAPI FHIR on port {port} (usually 30-90 s)")
-    process = spawn(java_command(java, jar, port, java_options), log_path=log_path, env=env,
-                    detach=detach)
+    process = spawn(
+        java_command(java, jar, port, java_options), log_path=log_path, env=env, detach=detach
+    )
     record = ServerRecord(
-        pid=process.pid, port=port, url=f"http://127.0.0.1:{port}/fhir", jar=str(jar),
-        log=str(log_path), started_at=time.time(), proc_start_ticks=proc_start_ticks(process.pid),
+        pid=process.pid,
+        port=port,
+        url=f"http://127.0.0.1:{port}/fhir",
+        jar=str(jar),
+        log=str(log_path),
+        started_at=time.time(),
+        proc_start_ticks=proc_start_ticks(process.pid),
         database=redact_jdbc_url(database),
     )
     write_record(state_dir, record)
@@ -196,9 +212,12 @@ def start_server(
         return f"{reason}; log: {log_path}\n{tail(log_path)}"
 
     try:
-        statement = wait_until_ready(record.url, timeout=timeout,
-                                     still_running=lambda: process.poll() is None,
-                                     describe_failure=describe)
+        statement = wait_until_ready(
+            record.url,
+            timeout=timeout,
+            still_running=lambda: process.poll() is None,
+            describe_failure=describe,
+        )
     except BaseException:  # includes KeyboardInterrupt: never leave a half-started JVM
         # Short grace: a starting JVM defers SIGTERM until Spring is up; nothing to save yet.
         terminate(process.pid, grace_seconds=2.0)
@@ -212,8 +231,12 @@ def start_server(
 def _warm_up(base_url: str) -> None:
     """One search so the first real request does not pay for lazy initialisation."""
     with contextlib.suppress(httpx.HTTPError):
-        httpx.get(f"{base_url}/Patient", params={"_count": "1"}, timeout=60.0,
-                  headers={"Accept": "application/fhir+json"})
+        httpx.get(
+            f"{base_url}/Patient",
+            params={"_count": "1"},
+            timeout=60.0,
+            headers={"Accept": "application/fhir+json"},
+        )
 
 
 def server_status(
@@ -229,14 +252,19 @@ def server_status(
         return None
     version = software_version(capability_statement(record.url, timeout=10.0))
     return ServerStatus(
-        url=record.url, port=record.port, pid=record.pid, hapi_version=version,
-        uptime_seconds=max(0.0, time.time() - record.started_at), log_path=Path(record.log),
+        url=record.url,
+        port=record.port,
+        pid=record.pid,
+        hapi_version=version,
+        uptime_seconds=max(0.0, time.time() - record.started_at),
+        log_path=Path(record.log),
         database=record.database,
     )
 
 
-def stop_server(port: int = DEFAULT_PORT, *, state_dir: Path | None = None,
-                grace_seconds: float = 20.0) -> bool:
+def stop_server(
+    port: int = DEFAULT_PORT, *, state_dir: Path | None = None, grace_seconds: float = 20.0
+) -> bool:
     """Stop the server fhir-adapter started on ``port``; False if none was running.
 
     Only a process that is still the recorded ``java -jar`` (same start time) is signalled:

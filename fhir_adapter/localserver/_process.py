@@ -48,8 +48,14 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
 
 def java_command(java: str, jar: Path, port: int, java_options: Sequence[str]) -> list[str]:
     """The argv that runs the server jar on ``port`` (loopback only)."""
-    return [java, *java_options, "-jar", str(jar), f"--server.port={port}",
-            "--server.address=127.0.0.1"]
+    return [
+        java,
+        *java_options,
+        "-jar",
+        str(jar),
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+    ]
 
 
 def spawn(
@@ -64,12 +70,22 @@ def spawn(
     with open(log_path, "ab", opener=private_opener) as log:
         if detach:
             return subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=dict(env), start_new_session=True, close_fds=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                start_new_session=True,
+                close_fds=True,
             )
         return subprocess.Popen(  # noqa: PLW1509 - preexec_fn only calls prctl, async-safe
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env=dict(env), preexec_fn=_die_with_parent(os.getpid()), close_fds=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            preexec_fn=_die_with_parent(os.getpid()),
+            close_fds=True,
         )
 
 

@@ -45,6 +45,7 @@ linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="ne
 
 # --- source hash and jar cache -------------------------------------------------------------
 
+
 @pytest.fixture
 def server_dir(tmp_path: Path) -> Path:
     project = tmp_path / "server"
@@ -90,8 +91,11 @@ def _fake_maven(bin_dir: Path, *, succeed: bool) -> Path:
     """An ``mvn`` that counts its runs and writes a jar (or fails loudly)."""
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "mvn"
-    body = f'mkdir -p target && echo jar > target/{JAR_NAME}' if succeed else (
-        'echo "[ERROR] cannot resolve ca.uhn.hapi.fhir:hapi-fhir-jpaserver-base"; exit 1')
+    body = (
+        f"mkdir -p target && echo jar > target/{JAR_NAME}"
+        if succeed
+        else ('echo "[ERROR] cannot resolve ca.uhn.hapi.fhir:hapi-fhir-jpaserver-base"; exit 1')
+    )
     script.write_text(f'#!/bin/sh\necho run >> "{bin_dir}/runs"\n{body}\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
@@ -102,8 +106,9 @@ def test_ensure_jar_builds_once_then_reuses_the_cache(server_dir: Path, tmp_path
     cache = tmp_path / "cache"
     messages: list[str] = []
 
-    jar = ensure_jar(server_dir=server_dir, cache_dir=cache, maven=str(mvn),
-                     progress=messages.append)
+    jar = ensure_jar(
+        server_dir=server_dir, cache_dir=cache, maven=str(mvn), progress=messages.append
+    )
     again = ensure_jar(server_dir=server_dir, cache_dir=cache, maven=str(mvn))
 
     assert jar == again == cache / source_hash(server_dir) / JAR_NAME
@@ -121,8 +126,9 @@ def test_ensure_jar_rebuild_runs_maven_again(server_dir: Path, tmp_path: Path) -
     assert (tmp_path / "bin" / "runs").read_text().count("run") == 2
 
 
-def test_failed_build_reports_the_log_tail_and_caches_nothing(server_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_failed_build_reports_the_log_tail_and_caches_nothing(
+    server_dir: Path, tmp_path: Path
+) -> None:
     mvn = _fake_maven(tmp_path / "bin", succeed=False)
     cache = tmp_path / "cache"
     with pytest.raises(LocalServerError, match="cannot resolve") as failure:
@@ -145,8 +151,9 @@ def test_a_new_build_prunes_jars_of_other_versions(server_dir: Path, tmp_path: P
     running = cache / "aaaaaaaaaaaaaaaa"
     running.mkdir()
     (running / JAR_NAME).write_text("in use")
-    user = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-jar",
-                             str(running / JAR_NAME)])
+    user = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", "-jar", str(running / JAR_NAME)]
+    )
     try:
         jar = ensure_jar(server_dir=server_dir, cache_dir=cache, maven=str(mvn))
     finally:
@@ -159,8 +166,9 @@ def test_a_new_build_prunes_jars_of_other_versions(server_dir: Path, tmp_path: P
     assert running.exists()  # a running server still needs its jar
 
 
-def test_cache_hit_needs_no_maven(server_dir: Path, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_hit_needs_no_maven(
+    server_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     jar = cache / source_hash(server_dir) / JAR_NAME
     jar.parent.mkdir(parents=True)
@@ -169,8 +177,9 @@ def test_cache_hit_needs_no_maven(server_dir: Path, tmp_path: Path,
     assert ensure_jar(server_dir=server_dir, cache_dir=cache) == jar
 
 
-def test_cache_miss_without_maven_says_how_to_install(server_dir: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_miss_without_maven_says_how_to_install(
+    server_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(LocalServerError, match="apt-get install openjdk-17-jdk-headless maven"):
         ensure_jar(server_dir=server_dir, cache_dir=tmp_path / "cache")
@@ -178,12 +187,16 @@ def test_cache_miss_without_maven_says_how_to_install(server_dir: Path, tmp_path
 
 # --- java and maven discovery --------------------------------------------------------------
 
-@pytest.mark.parametrize(("output", "major"), [
-    ('openjdk version "17.0.15" 2025-04-15', 17),
-    ('java version "1.8.0_392"', 8),
-    ('openjdk version "21" 2023-09-19', 21),
-    ("no version here", None),
-])
+
+@pytest.mark.parametrize(
+    ("output", "major"),
+    [
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('java version "1.8.0_392"', 8),
+        ('openjdk version "21" 2023-09-19', 21),
+        ("no version here", None),
+    ],
+)
 def test_parse_java_major(output: str, major: int | None) -> None:
     assert parse_java_major(output) == major
 
@@ -195,13 +208,19 @@ def test_missing_java_says_how_to_install() -> None:
 
 def test_old_java_is_refused() -> None:
     with pytest.raises(LocalServerError, match="found Java 11"):
-        find_java(which=lambda name: "/usr/bin/java",
-                  probe=lambda java: 'openjdk version "11.0.2" 2019-01-15')
+        find_java(
+            which=lambda name: "/usr/bin/java",
+            probe=lambda java: 'openjdk version "11.0.2" 2019-01-15',
+        )
 
 
 def test_java_17_is_accepted() -> None:
-    assert find_java(which=lambda name: "/opt/jdk/bin/java",
-                     probe=lambda java: 'openjdk version "17.0.1"') == "/opt/jdk/bin/java"
+    assert (
+        find_java(
+            which=lambda name: "/opt/jdk/bin/java", probe=lambda java: 'openjdk version "17.0.1"'
+        )
+        == "/opt/jdk/bin/java"
+    )
 
 
 def test_missing_maven_says_how_to_install() -> None:
@@ -211,11 +230,20 @@ def test_missing_maven_says_how_to_install() -> None:
 
 # --- state records and pid checks ----------------------------------------------------------
 
-def _record(pid: int, *, port: int = 18999, jar: str = "/nowhere/server.jar",
-            ticks: int | None = None) -> ServerRecord:
-    return ServerRecord(pid=pid, port=port, url=f"http://127.0.0.1:{port}/fhir", jar=jar,
-                        log="/tmp/server.log", started_at=time.time() - 5,
-                        proc_start_ticks=ticks, database="jdbc:h2:mem:hapi")
+
+def _record(
+    pid: int, *, port: int = 18999, jar: str = "/nowhere/server.jar", ticks: int | None = None
+) -> ServerRecord:
+    return ServerRecord(
+        pid=pid,
+        port=port,
+        url=f"http://127.0.0.1:{port}/fhir",
+        jar=jar,
+        log="/tmp/server.log",
+        started_at=time.time() - 5,
+        proc_start_ticks=ticks,
+        database="jdbc:h2:mem:hapi",
+    )
 
 
 @pytest.fixture
@@ -316,6 +344,7 @@ def test_start_refuses_a_port_in_use(tmp_path: Path) -> None:
 
 # --- attached processes die with their parent ----------------------------------------------
 
+
 @linux_only
 def test_attached_child_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
     parent_code = textwrap.dedent(f"""
@@ -327,8 +356,9 @@ def test_attached_child_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
         print(child.pid, flush=True)
         time.sleep(60)
     """)
-    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE,
-                              text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
+    )
     assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
     assert pid_alive(child_pid)
@@ -344,17 +374,24 @@ def test_attached_child_dies_when_its_parent_is_killed(tmp_path: Path) -> None:
 
 # --- credentials ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1", "jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1"),
-    ("jdbc:postgresql://db/hapi?user=admin&password=s3cret",
-     "jdbc:postgresql://db/hapi?user=***&password=***"),
-    ("jdbc:postgresql://admin:s3cret@db/hapi", "jdbc:postgresql://***@db/hapi"),
-])
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1", "jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1"),
+        (
+            "jdbc:postgresql://db/hapi?user=admin&password=s3cret",
+            "jdbc:postgresql://db/hapi?user=***&password=***",
+        ),
+        ("jdbc:postgresql://admin:s3cret@db/hapi", "jdbc:postgresql://***@db/hapi"),
+    ],
+)
 def test_jdbc_urls_are_redacted(url: str, expected: str) -> None:
     assert redact_jdbc_url(url) == expected
 
 
 # --- owner-only state: the server log holds match URLs with business identifiers ------------
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
