@@ -15,6 +15,7 @@
     │       ├── BadRequestError             400/422: the request or resource content was refused
     │       ├── AccessDeniedError           401/403: credentials missing, wrong or not allowed
     │       ├── UnsafeUrlError              a link or Location points outside the base URL
+    │       ├── CertificateError            the server's TLS certificate is not trusted
     │       └── UnsupportedServerError      the server is not FHIR R4 (4.0.x)
     └── LedgerError                 the sync ledger is locked, corrupt or belongs to another run
 
@@ -180,6 +181,11 @@ class UnsafeUrlError(TerminalServerError):
 
     The client never follows such URLs: credentials would go to another origin.
     """
+
+
+class CertificateError(TerminalServerError):
+    """The server's TLS certificate failed verification: retrying cannot help, trusting the
+    right certificate authority can (``--ca-bundle``)."""
 
 
 class UnsupportedServerError(TerminalServerError):

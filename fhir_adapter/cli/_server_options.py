@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from fhir_adapter.client import FhirClient, Timeouts, auth_from_settings
+from fhir_adapter.errors import ConfigError
 
 
 def server_options(func: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
@@ -30,6 +32,9 @@ def server_options(func: Callable[..., Any] | None = None, *, required: bool = T
                      help="Environment variable holding the bearer token."),
         click.option("--token-file", type=click.Path(dir_okay=False),
                      help="File holding the bearer token."),
+        click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False),
+                     help="PEM file of the certificate authorities to trust for an https "
+                          "server (e.g. a hospital's own CA); default: the system's."),
         click.option("--timeout", type=float, default=120.0, show_default=True,
                      help="Seconds allowed per request, retries included."),
         click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
@@ -42,16 +47,28 @@ def server_options(func: Callable[..., Any] | None = None, *, required: bool = T
 
 def make_client(server_url: str, auth: str, username: str | None, password_env: str | None,
                 password_file: str | None, token_env: str | None, token_file: str | None,
-                timeout: float, concurrency: int) -> FhirClient:
+                ca_bundle: str | None, timeout: float, concurrency: int) -> FhirClient:
     credentials = auth_from_settings(auth, username=username, password_env=password_env,
                                      password_file=password_file, token_env=token_env,
                                      token_file=token_file, environ=os.environ)
-    return FhirClient(server_url, auth=credentials, deadline=timeout, max_concurrency=concurrency,
-                      timeouts=Timeouts(read=min(timeout, 120.0)), trust_env=True)
+    verify: ssl.SSLContext | bool = True
+    if ca_bundle:
+        try:
+            verify = ssl.create_default_context(cafile=ca_bundle)
+        except (ssl.SSLError, OSError) as error:
+            raise ConfigError(f"--ca-bundle {ca_bundle}: not a readable PEM file of "
+                              f"certificates ({type(error).__name__})") from None
+    try:
+        return FhirClient(server_url, auth=credentials, deadline=timeout,
+                          max_concurrency=concurrency, verify=verify,
+                          timeouts=Timeouts(read=min(timeout, 120.0)), trust_env=True)
+    except ValueError as error:
+        raise click.BadParameter(f"{error} (for example http://127.0.0.1:8080/fhir)",
+                                 param_hint="'--server'") from None
 
 
 SERVER_KEYS = ("server_url", "auth", "username", "password_env", "password_file", "token_env",
-               "token_file", "timeout", "concurrency")
+               "token_file", "ca_bundle", "timeout", "concurrency")
 
 
 def pop_server_settings(kwargs: dict[str, Any]) -> dict[str, Any]:

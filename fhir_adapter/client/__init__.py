@@ -25,9 +25,11 @@ from fhir_adapter.client._client import FHIR_JSON, FhirClient, SearchParams, Tim
 from fhir_adapter.client._outcome import ValidationResult, parse_issues
 from fhir_adapter.client._results import WriteResult
 from fhir_adapter.client._retry import NO_RETRY, RetryPolicy, parse_retry_after
+from fhir_adapter.client._urls import BaseUrl
 from fhir_adapter.errors import (
     AccessDeniedError,
     BadRequestError,
+    CertificateError,
     ConflictError,
     FhirServerError,
     NotFoundError,
@@ -46,8 +48,10 @@ __all__ = [
     "AccessDeniedError",
     "Auth",
     "BadRequestError",
+    "BaseUrl",
     "BasicAuth",
     "BearerAuth",
+    "CertificateError",
     "ConflictError",
     "FhirClient",
     "FhirServerError",

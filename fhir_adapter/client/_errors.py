@@ -8,6 +8,7 @@ status and HAPI code, and say what to do next.
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from fhir_adapter.client._outcome import hapi_code, parse_issues
 from fhir_adapter.errors import (
     AccessDeniedError,
     BadRequestError,
+    CertificateError,
     ConflictError,
     FhirServerError,
     NotFoundError,
@@ -80,18 +82,44 @@ def error_for_response(response: httpx.Response, method: str, path: str, *,
     return kind(hint, **context)
 
 
+def _certificate_problem(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind an httpx error, if that is what it was."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        for arg in current.args:
+            if isinstance(arg, ssl.SSLCertVerificationError):
+                return arg
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def error_for_transport(error: httpx.HTTPError, method: str, path: str) -> FhirServerError:
-    """The error for a request that got no HTTP answer (timeout, refused, reset, ...)."""
+    """The error for a request that got no HTTP answer (timeout, refused, reset, ...).
+
+    A timeout says timeout; an untrusted TLS certificate is terminal at once (retrying the
+    same handshake cannot succeed) and says how to trust the right authority.
+    """
     if isinstance(error, httpx.TimeoutException):
-        what = f"timed out ({type(error).__name__})"
-    elif isinstance(error, httpx.UnsupportedProtocol):
+        return TransientServerError(
+            f"the request timed out ({type(error).__name__}); the server may be overloaded: "
+            "raise --timeout or lower --concurrency, or retry later",
+            method=method, path=path)
+    if isinstance(error, httpx.UnsupportedProtocol):
         return TerminalServerError("the URL scheme is not supported; use http or https",
                                    method=method, path=path)
-    elif isinstance(error, httpx.TransportError):
-        what = f"failed in transport ({type(error).__name__})"
-    else:
-        return TerminalServerError(f"the request could not be made ({type(error).__name__})",
-                                   method=method, path=path)
-    return TransientServerError(f"the request {what}; check the server is reachable, "
-                                "or retry later", method=method, path=path)
-
+    certificate = _certificate_problem(error)
+    if certificate is not None:
+        reason = certificate.verify_message or certificate.reason or "verification failed"
+        return CertificateError(
+            f"certificate not trusted: {reason}; pass --ca-bundle FILE with the certificate "
+            "authority that signed the server's certificate", method=method, path=path)
+    if isinstance(error, httpx.TransportError):
+        return TransientServerError(
+            f"the request failed in transport ({type(error).__name__}); check the server is "
+            "reachable, or retry later", method=method, path=path)
+    return TerminalServerError(f"the request could not be made ({type(error).__name__})",
+                               method=method, path=path)

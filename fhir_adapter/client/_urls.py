@@ -63,9 +63,10 @@ class BaseUrl:
         inside = resolved.path == self.path or resolved.path.startswith(self.path + "/")
         if _origin(resolved) != _origin(self.url):
             raise UnsafeUrlError(
-                f"the server sent a {what} to another origin ({resolved.scheme}://"
-                f"{resolved.host}); refusing to follow it. If the server sits behind a proxy, "
-                "configure its advertised address to match the base URL",
+                f"the server sent a {what} to another origin (host {resolved.host}, port "
+                f"{_origin(resolved)[2]}, {resolved.scheme}) than the base URL; refusing to "
+                "follow it. If the server sits behind a proxy, configure its advertised "
+                "address to match the base URL",
                 path=resolved.path)
         if not inside or _has_dot_segments(resolved.path):
             raise UnsafeUrlError(

@@ -87,6 +87,7 @@ def test_timeouts_become_transient_errors_without_the_url(httpx_mock, make_clien
     assert caught.value.path == "/fhir/Patient"
     assert "SUBJ-0042" not in str(caught.value)
     assert caught.value.attempts == 4
+    assert "timed out" in str(caught.value) and "refused" not in str(caught.value)
 
 
 def test_a_success_that_is_not_fhir_json_is_an_error(httpx_mock, make_client):
