@@ -111,11 +111,12 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
     mapping = StudyMapping(loaded, data_dir, strict=strict)
     options = SyncOptions(write_mode=WriteMode(write_mode), removal=RemovalPolicy(on_removed),
                           concurrency=settings["concurrency"], dry_run=dry_run, strict=strict)
-    with make_client(**settings) as client, _open_ledger(
-            ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
-        engine = SyncEngine(client, ledger, options)
-        with row_progress("syncing participants", enabled=not as_json) as advance:
-            report = engine.run(mapping, on_participant=lambda: advance(1))
+    with make_client(**settings) as client:
+        client.capabilities()  # reach the server before creating a ledger for it
+        with _open_ledger(ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
+            engine = SyncEngine(client, ledger, options)
+            with row_progress("syncing participants", enabled=not as_json) as advance:
+                report = engine.run(mapping, on_participant=lambda: advance(1))
     if not as_json and mapping.report.errors:
         print_report(mapping.report, as_json=False)
     print_sync(report, as_json)

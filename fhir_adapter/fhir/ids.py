@@ -8,6 +8,7 @@ purely numeric client ids, HAPI-0960), and it carries no identifier that could b
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 PREFIX = {
     "ResearchStudy": "study",
@@ -49,3 +50,26 @@ def resource_id(study_key: str, resource_type: str, key: str) -> str:
 
 def identifier_system(base: str, resource_type: str) -> str:
     return f"{base.rstrip('/')}/{IDENTIFIER_KIND[resource_type]}"
+
+
+# R4 defines no ``identifier`` search parameter for these types, so a server cannot find them
+# by business identifier: each carries a tag with our deterministic id instead, in every
+# write mode, so that conditional writes can match them and ``verify`` can count copies.
+RESOURCE_KEY_TAG_SYSTEM = "urn:fhir-adapter:resource-key"
+TAG_MATCHED = frozenset({"Provenance", "BiologicallyDerivedProduct", "AdverseEvent"})
+
+
+def resource_key_tag(resource_id: str) -> dict[str, str]:
+    return {"system": RESOURCE_KEY_TAG_SYSTEM, "code": resource_id}
+
+
+def with_resource_key_tag(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` with its resource-key tag in ``meta`` (placed after ``id``), once."""
+    tag = resource_key_tag(resource["id"])
+    meta = dict(resource.get("meta") or {})
+    if tag not in (meta.get("tag") or []):
+        meta["tag"] = [*(meta.get("tag") or []), tag]
+    out = {k: v for k, v in resource.items() if k in ("resourceType", "id")}
+    out["meta"] = meta
+    out.update((k, v) for k, v in resource.items() if k not in out)
+    return out

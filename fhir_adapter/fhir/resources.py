@@ -12,7 +12,13 @@ from typing import Any
 
 from fhir_adapter import __version__
 from fhir_adapter.fhir import extensions as ext
-from fhir_adapter.fhir.ids import identifier_system, natural_key, resource_id
+from fhir_adapter.fhir.ids import (
+    TAG_MATCHED,
+    identifier_system,
+    natural_key,
+    resource_id,
+    with_resource_key_tag,
+)
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Measurement,
@@ -150,7 +156,8 @@ class ResourceFactory:
             (self._adverse_event(subject, r, patient_ref), r.origin) for r in records.adverse_events
         )
         out.append((self._provenance(subject, records, [r for r, _ in out]), p.origin))
-        return out
+        return [(with_resource_key_tag(r) if r["resourceType"] in TAG_MATCHED else r, origin)
+                for r, origin in out]
 
     def _condition(
         self, subject: str, records: ParticipantRecords, patient_ref: dict[str, str]

@@ -6,17 +6,25 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.errors import ConfigError, FhirServerError, NotFoundError, ResourceGoneError
+from fhir_adapter.errors import ConfigError, FhirServerError, TransientServerError
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
+from fhir_adapter.sync.audit import LedgerAudit, audit_ledger
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
-from fhir_adapter.sync.plan import Action, ParticipantPlan, RemovalPolicy, plan_participant
+from fhir_adapter.sync.plan import (
+    Action,
+    ParticipantPlan,
+    RemovalPolicy,
+    Write,
+    plan_participant,
+)
 from fhir_adapter.sync.report import PlannedParticipant, SyncFailure, SyncReport
-from fhir_adapter.sync.writemode import WriteMode, bundle_for, parse_response
+from fhir_adapter.sync.response import EntryResult, parse_transaction_response
+from fhir_adapter.sync.writemode import WriteMode, bundle_for
 
 log = logging.getLogger(__name__)
 STUDY = "study"  # ledger participant key of the study-level resources
@@ -55,7 +63,7 @@ class SyncEngine:
         self.options = options
         self.after_server_commit = after_server_commit
         self.mode = options.write_mode
-        self.trust_ledger = True
+        self.audit = LedgerAudit()  # applied in memory only on a dry run
 
     def resolve_mode(self) -> WriteMode:
         """Pick the write mode from the CapabilityStatement unless the user chose one."""
@@ -77,12 +85,9 @@ class SyncEngine:
         self.mode = self.resolve_mode()
         if not self.options.dry_run:
             self.ledger.check_write_mode(self.mode.value)
-        self.trust_ledger = self._server_still_holds_the_study()
         report = SyncReport(str(self.client.base), self.mode.value, self.options.dry_run)
         report.mapping = mapping.report
-        if not self.trust_ledger:
-            report.notes.append("the server no longer holds what the ledger recorded (was it "
-                                "reset?): the ledger was set aside and everything re-sent")
+        self._audit_ledger(report)
         study = mapping.study_resources()
         study_origin = Origin(mapping.mapping.name, 0)
         self._sync_all(report, [_Job(self._plan(STUDY, "study (mapping file)", study), {
@@ -103,22 +108,32 @@ class SyncEngine:
 
     # --- planning ------------------------------------------------------------------------------
 
-    def _server_still_holds_the_study(self) -> bool:
-        """A cheap guard against a server that lost its data (an in-memory server restarted,
-        a database restored): if the study resource the ledger recorded is gone, the ledger
-        describes another server state and must not suppress any write."""
-        entries = self.ledger.participant_entries(STUDY)
-        if not entries:
-            return True
-        entry = next(iter(entries.values()))
-        try:
-            self.client.read(entry.type, entry.server_id)
-        except (NotFoundError, ResourceGoneError):
-            return False
-        return True
+    def _audit_ledger(self, report: SyncReport) -> None:
+        """Trust the ledger only as far as the server confirms it (see ``sync.audit``):
+        what the server lost is forgotten, what it holds at another version is re-sent."""
+        audit = audit_ledger(self.client, self.ledger.by_type(),
+                             concurrency=self.client.max_concurrency)
+        report.audited = audit.checked
+        if audit.clean:
+            return
+        report.notes.append(
+            f"the server no longer holds {len(audit.missing):,} and holds another version of "
+            f"{len(audit.stale):,} of the {audit.checked:,} resources the ledger recorded "
+            "(was it reset or edited?): they are sent again")
+        if self.options.dry_run:
+            self.audit = audit
+            return
+        self.ledger.forget(audit.missing)
+        self.ledger.mark_stale((kind, rid, version)
+                               for (kind, rid), version in audit.stale.items())
 
     def _known(self, key: str) -> dict[tuple[str, str], LedgerEntry]:
-        return self.ledger.participant_entries(key) if self.trust_ledger else {}
+        entries = self.ledger.participant_entries(key)
+        if self.audit.clean:
+            return entries
+        return {k: e if k not in self.audit.stale else replace(
+                    e, content_hash="", version=self.audit.stale[k])
+                for k, e in entries.items() if k not in self.audit.missing}
 
     def _plan(self, key: str, label: str, resources: list[dict[str, Any]]) -> ParticipantPlan:
         return plan_participant(key, label, resources, self._known(key), self.options.removal)
@@ -130,8 +145,6 @@ class SyncEngine:
                     participant.origins)
 
     def _remove_absent(self, report: SyncReport, mapping: StudyMapping, seen: set[str]) -> None:
-        if not self.trust_ledger:
-            return  # nothing the ledger says about removed participants can be relied on
         rejected = set(mapping.report.rejected_keys)
         absent = sorted(self.ledger.participants() - seen - rejected - {STUDY})
         if not absent:
@@ -188,21 +201,22 @@ class SyncEngine:
         for future in done:
             job = pending.pop(future)
             try:
-                response = future.result()
+                self._confirmed(report, job, future.result())
             except FhirServerError as error:
                 self._failed(report, job, error)
                 if self.options.strict:
                     for other in pending:
                         other.cancel()
                     raise
-            else:
-                self._confirmed(report, job, response)
             if on_participant:
                 on_participant()
 
     def _confirmed(self, report: SyncReport, job: _Job, response: dict[str, Any]) -> None:
+        """Record what the server confirmed. An answer that does not fit the transaction
+        (e.g. a location on another origin) raises before anything is recorded."""
         plan = job.plan
-        results = parse_response(response, len(plan.writes))
+        results = parse_transaction_response(
+            response, [w.resource_type for w in plan.writes], self.client.base)
         if self.after_server_commit:
             self.after_server_commit(plan.participant)
         upserts, removals = [], []
@@ -215,15 +229,7 @@ class SyncEngine:
             server_id = result.server_id or write.resource_id
             upserts.append(LedgerEntry(write.resource_type, write.resource_id, plan.participant,
                                        write.content_hash, write.text, server_id, result.version))
-            if write.action is Action.MARK:
-                outcome = "marked"
-            elif result.status == 201:
-                outcome = "created"
-            elif write.known is not None and write.known.version == result.version:
-                outcome = "unchanged"
-            else:
-                outcome = "updated"
-            report.add(write.resource_type, outcome)
+            report.add(write.resource_type, _outcome(write, result))
         self.ledger.commit(upserts, removals)
         if plan.participant != STUDY:
             report.participants_synced += 1
@@ -241,7 +247,11 @@ class SyncEngine:
             message=(message or "")[:300], resource=resource,
             file=origin.file if origin else None, row=origin.row if origin else None,
             column=getattr(origin, "column", None) if origin else None))
-        log.warning("participant at %s refused by the server (%s)", job.plan.label, error.status)
+        if isinstance(error, TransientServerError):
+            log.warning("participant at %s not confirmed: %s", job.plan.label, error.detail)
+        else:
+            log.warning("participant at %s refused by the server (%s)", job.plan.label,
+                        error.status or type(error).__name__)
 
     @staticmethod
     def _blame(job: _Job, error: FhirServerError) -> tuple[str | None, Origin | None]:
@@ -268,3 +278,18 @@ class SyncEngine:
                        Action.DELETE: "deleted", Action.MARK: "marked"}[write.action]
             report.add(write.resource_type, outcome)
         report.planned.append(PlannedParticipant(plan.participant, plan.label, actions))
+
+
+def _outcome(write: Write, result: EntryResult) -> str:
+    """How to count a confirmed write: by what the server said, not by what was sent."""
+    if write.action is Action.MARK:
+        return "marked"
+    if result.status == 201:
+        return "created"
+    if result.changed is not None:
+        return "updated" if result.changed else "unchanged"
+    if write.known is not None and write.known.version == result.version:
+        return "unchanged"  # the server kept the version: nothing changed
+    if write.known is None and result.version == "1":
+        return "unchanged"  # an existing first version the update did not change
+    return "updated"

@@ -4,6 +4,14 @@ Per resource it keeps the content hash and body last confirmed by the server, th
 id and version. A row is written only after the server confirmed the participant's
 transaction, so a crash can only leave the ledger behind the server, never ahead of it.
 An exclusive lock on a sidecar file makes a second concurrent run refuse to start.
+
+The ledger holds full resource bodies (PHI): its folder is created 0700, the ledger, its
+WAL files and the lock 0600, and existing ones are tightened on open.
+
+The ledger is a cache of what the server confirmed, never the truth: a sync audits it
+against the server at the start of every run, forgets what the server no longer holds
+and marks for re-sending what the server holds at another version (``forget``,
+``mark_stale``).
 """
 
 from __future__ import annotations
@@ -53,13 +61,32 @@ def default_ledger_path(base_dir: Path, server_url: str, study_key: str) -> Path
     return base_dir / f"{study_key}-{server}.sqlite"
 
 
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` (and parents) owner-only; tighten it if it exists already."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
+def _private_file(path: Path, *, truncate: bool) -> IO[str]:
+    """Open ``path`` for writing, created 0600, and tightened to 0600 if it existed."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0)
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "w")
+
+
 class Ledger:
     """Open (and lock) a ledger; use as a context manager."""
 
     def __init__(self, path: Path, *, server_url: str, study_key: str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock: IO[str] | None = open(f"{self.path}.lock", "w")  # noqa: SIM115
+        try:
+            _private_folder(self.path.parent)
+            self._lock: IO[str] | None = _private_file(Path(f"{self.path}.lock"), truncate=True)
+        except OSError as exc:
+            raise LedgerError(f"cannot create the ledger {self.path} ({exc.strerror}); choose "
+                              "another place with --ledger") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -71,6 +98,9 @@ class Ledger:
         self._lock.write(str(os.getpid()))
         self._lock.flush()
         try:
+            for suffix in ("", "-wal", "-shm"):
+                if suffix == "" or Path(f"{self.path}{suffix}").exists():
+                    _private_file(Path(f"{self.path}{suffix}"), truncate=False).close()
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             self._db.executescript(_SCHEMA)
@@ -136,6 +166,13 @@ class Ledger:
                                (resource_type, resource_id)).fetchone()
         return row[0] if row else None
 
+    def by_type(self) -> dict[str, list[LedgerEntry]]:
+        """Every entry, grouped by resource type (for the audit against the server)."""
+        grouped: dict[str, list[LedgerEntry]] = {}
+        for entry in self.entries():
+            grouped.setdefault(entry.type, []).append(entry)
+        return grouped
+
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM resources").fetchone()[0])
 
@@ -151,3 +188,17 @@ class Ledger:
                  for e in upserts])
             self._db.executemany("DELETE FROM resources WHERE type = ? AND id = ?",
                                  list(removals))
+
+    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Drop entries the server turned out not to hold: they are sent again as new."""
+        self.commit((), keys)
+
+    def mark_stale(self, versions: Iterable[tuple[str, str, str]]) -> None:
+        """Entries ``(type, id, server version)`` the server holds at another version than
+        recorded (someone changed them): keep the server id, record the server's version,
+        and clear the content hash so the next plan re-sends our content."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE resources SET content_hash = '', version = ? WHERE type = ? AND id = ?",
+                [(version, kind, rid) for kind, rid, version in versions])

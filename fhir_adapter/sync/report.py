@@ -68,6 +68,7 @@ class SyncReport:
     planned: list[PlannedParticipant] = field(default_factory=list)
     mapping: MapReport | None = None
     notes: list[str] = field(default_factory=list)
+    audited: int = 0  # ledger entries checked against the server before planning
 
     def add(self, resource_type: str, outcome: str, n: int = 1) -> None:
         self.counts[resource_type][outcome] += n
@@ -99,4 +100,5 @@ class SyncReport:
             "planned": [p.__dict__ for p in self.planned],
             "mapping": self.mapping.as_dict() if self.mapping else None,
             "notes": self.notes,
+            "audited": self.audited,
         }

@@ -5,7 +5,7 @@
   the server assigns ids. Entries reference each other by ``urn:uuid`` full URLs, resources
   outside the bundle by the server id the ledger recorded. Provenance (no identifier in R4),
   BiologicallyDerivedProduct and AdverseEvent (no ``identifier`` search parameter in R4) are
-  matched by a ``meta.tag`` carrying our deterministic id.
+  matched by the ``meta.tag`` carrying our deterministic id (``fhir.ids.TAG_MATCHED``).
 """
 
 from __future__ import annotations
@@ -14,34 +14,26 @@ import enum
 import json
 import re
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.fhir.bundle import delete_entry_json, put_entry_json, transaction_json_of
+from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED, with_resource_key_tag
 from fhir_adapter.fhir.serialize import canonical_json
+from fhir_adapter.sync.locate import business_key, escape_token
 from fhir_adapter.sync.plan import Action, ParticipantPlan
 
 _REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 _NAMESPACE = uuid.UUID("6f1f1e52-5d0a-4d8e-9a55-3c3c0f7c2b11")  # this project's uuid5 space
-PROVENANCE_TAG_SYSTEM = "urn:fhir-adapter:resource-key"
-# Types R4 gives no ``identifier`` search parameter: matched by a tag carrying our id instead.
-TAG_MATCHED = frozenset({"Provenance", "BiologicallyDerivedProduct", "AdverseEvent"})
+PROVENANCE_TAG_SYSTEM = RESOURCE_KEY_TAG_SYSTEM  # the name earlier releases used
 
 
 class WriteMode(enum.StrEnum):
     AUTO = "auto"
     CLIENT_IDS = "client-ids"
     CONDITIONAL = "conditional"
-
-
-@dataclass(frozen=True, slots=True)
-class EntryResult:
-    status: int
-    server_id: str | None
-    version: str | None
 
 
 def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[tuple[str, str], str]
@@ -81,15 +73,14 @@ def _conditional_entry(action: Action, kind: str, rid: str, text: str | None,
     resource.pop("id", None)
     _rewrite_references(resource, in_bundle, server_ids)
     if kind in TAG_MATCHED:
-        tag = {"system": PROVENANCE_TAG_SYSTEM, "code": rid}
-        resource = {"resourceType": kind, "meta": {"tag": [tag]},
-                    **{k: v for k, v in resource.items() if k != "resourceType"}}
-        match = f"_tag={quote(PROVENANCE_TAG_SYSTEM, safe=':')}|{quote(rid, safe='')}"
-    else:
-        identifier = resource["identifier"]
-        first = identifier[0] if isinstance(identifier, list) else identifier
-        match = (f"identifier={quote(first['system'], safe=':/')}|"
-                 f"{quote(first['value'], safe='')}")
+        # Bodies recorded before the factory tagged these types lack the tag: add it once.
+        resource = with_resource_key_tag({**resource, "id": rid})
+        resource.pop("id")
+    parameter, system, value = business_key({**resource, "id": rid})
+    # Escaped by the search rules, then percent-encoded: a comma in a value must not turn
+    # the match into an OR of two values.
+    match = (f"{parameter}={quote(escape_token(system), safe=':/')}|"
+             f"{quote(escape_token(value), safe='')}")
     return (f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
             f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
 
@@ -121,24 +112,3 @@ def _resolve(reference: str, in_bundle: set[tuple[str, str]],
         f"cannot resolve a reference to {key[0]} in conditional mode: it is neither in this "
         "participant's bundle nor in the ledger; sync the study first (or drop the ledger "
         "to resend everything)")
-
-
-def parse_response(response: dict[str, Any], expected: int) -> list[EntryResult]:
-    """Status, server id and version of each entry of a transaction-response, in order."""
-    entries = response.get("entry") or []
-    if len(entries) != expected:
-        raise FhirAdapterError(f"the server answered {len(entries)} entries for a transaction "
-                               f"of {expected}")
-    results = []
-    for entry in entries:
-        answer = entry.get("response") or {}
-        status = int(str(answer.get("status", "0")).split(" ", 1)[0] or 0)
-        location = answer.get("location") or ""
-        parts = location.split("/")
-        server_id = parts[1] if len(parts) >= 2 else None
-        version = parts[3] if len(parts) >= 4 and parts[2] == "_history" else None
-        etag = answer.get("etag")
-        if version is None and etag:
-            version = etag.removeprefix("W/").strip('"')
-        results.append(EntryResult(status, server_id, version))
-    return results

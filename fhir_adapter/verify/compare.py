@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.fhir.ids import identifier_system
+from fhir_adapter.fhir.ids import TAG_MATCHED, identifier_system
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync.ledger import Ledger
-from fhir_adapter.sync.writemode import TAG_MATCHED
+from fhir_adapter.sync.locate import locate
 from fhir_adapter.verify.normalize import normal
-
-_CHUNK = 100  # ids per `_id` search
 
 
 @dataclass(frozen=True)
@@ -49,9 +47,15 @@ class VerifyReport:
                 "differences": [d.__dict__ for d in self.differences]}
 
 
-def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | None) -> VerifyReport:
-    """Every mapped resource must be on the server with the same content, and the server
-    must hold no more resources of the study (by business identifier) than were mapped."""
+def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | None,
+                 *, concurrency: int = 4) -> VerifyReport:
+    """Every mapped resource must be on the server once, with the same content, and the
+    server must hold no more resources of the study than were mapped.
+
+    Resources are found by business key (identifier, or the resource-key tag), so verify
+    needs no ledger in either write mode and sees duplicates of every type; the ledger, when
+    given, only says which copy the sync wrote.
+    """
     report = VerifyReport(str(client.base))
     server_ids: dict[tuple[str, str], str] = {}
     if ledger is not None:
@@ -59,35 +63,47 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
     expected: dict[str, list[tuple[dict[str, Any], Origin | None]]] = {}
     for resource, origin in mapping.all_resources():
         expected.setdefault(resource["resourceType"], []).append((resource, origin))
+    found = locate(client, (r for items in expected.values() for r, _ in items),
+                   concurrency=concurrency)
+    for key, copies in found.items():  # references resolve to the copies the server holds
+        if copies and key not in server_ids:
+            server_ids[key] = str(copies[0].get("id"))
     for kind, items in sorted(expected.items()):
-        _compare_type(client, kind, items, server_ids, report)
-        _count_on_server(client, mapping, kind, len(items), report)
+        _compare_type(kind, items, found, server_ids, report)
+        _count_on_server(client, mapping, kind, items, found, report)
     return report
 
 
-def _compare_type(client: FhirClient, kind: str, items: list[tuple[dict[str, Any], Origin | None]],
+def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
+                  found: dict[tuple[str, str], list[dict[str, Any]]],
                   server_ids: dict[tuple[str, str], str], report: VerifyReport) -> None:
-    for start in range(0, len(items), _CHUNK):
-        chunk = items[start:start + _CHUNK]
-        ids = [server_ids.get((kind, r["id"]), r["id"]) for r, _ in chunk]
-        found = {r["id"]: r for r in client.search(
-            kind, {"_id": ",".join(ids), "_count": str(_CHUNK)}, no_cache=True)}
-        for (resource, origin), server_id in zip(chunk, ids, strict=True):
-            report.checked[kind] += 1
-            where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
-            held = found.get(server_id)
-            if held is None:
-                report.differences.append(Difference("missing", kind, resource["id"], where))
-            elif normal(held) != normal(resource, server_ids):
-                report.differences.append(Difference("different", kind, resource["id"], where))
-            else:
-                report.matching[kind] += 1
+    for resource, origin in items:
+        report.checked[kind] += 1
+        where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
+        copies = found[(kind, resource["id"])]
+        if not copies:
+            report.differences.append(Difference("missing", kind, resource["id"], where))
+            continue
+        if len(copies) > 1:
+            report.differences.append(Difference(
+                "extra", kind, resource["id"], f"{where}: the server holds {len(copies)} "
+                                               "copies with this business key"))
+        wanted = server_ids.get((kind, resource["id"]), resource["id"])
+        held = next((c for c in copies if c.get("id") == wanted), copies[0])
+        if normal(held) != normal(resource, server_ids):
+            report.differences.append(Difference("different", kind, resource["id"], where))
+        else:
+            report.matching[kind] += 1
 
 
-def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str, expected: int,
+def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
+                     items: list[tuple[dict[str, Any], Origin | None]],
+                     found: dict[tuple[str, str], list[dict[str, Any]]],
                      report: VerifyReport) -> None:
-    """Count the study's resources of one type on the server by identifier system."""
+    """How many resources of the study's type the server holds: by identifier system (which
+    also finds resources the source no longer maps), else by the mapped resources' tags."""
     if kind in TAG_MATCHED:  # R4 has no identifier search parameter for these types
+        report.on_server[kind] = sum(len(found[(kind, r["id"])]) for r, _ in items)
         return
     if kind == "ResearchStudy":
         study = mapping.spec.study.identifier
@@ -98,7 +114,8 @@ def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str, expec
                                          "_summary": "count"}, no_cache=True)
     total = int(bundle.get("total", 0))
     report.on_server[kind] = total
-    if total > expected:
+    copies = sum(len(found[(kind, r["id"])]) for r, _ in items)
+    if total > copies:
         report.differences.append(Difference(
             "extra", kind, None, f"server holds {total} with the study's identifier system, "
-                                 f"the source maps {expected}"))
+                                 f"the source maps {len(items)}"))

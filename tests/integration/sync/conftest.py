@@ -128,8 +128,9 @@ def held(client: FhirClient, kind: str, ids: list[str]) -> dict[str, dict[str, A
 def count_by_key(client: FhirClient, study: Study, kind: str,
                  resources: list[dict[str, Any]]) -> int:
     """How many resources the server holds for these business keys, whatever their ids:
-    by identifier system, or (for types R4 cannot search by identifier) by our key tag
-    plus our ids. More than expected means duplicates."""
+    by identifier system, or (for types R4 cannot search by identifier) by the resource-key
+    tag every such resource carries in both write modes. More than expected means
+    duplicates."""
     if kind not in TAG_MATCHED:
         identifier = resources[0]["identifier"]
         first = identifier[0] if isinstance(identifier, list) else identifier
@@ -139,7 +140,7 @@ def count_by_key(client: FhirClient, study: Study, kind: str,
                                              "_summary": "count"}, no_cache=True)
         return int(bundle["total"])
     ids = [r["id"] for r in resources]
-    total = len(held(client, kind, ids))
+    total = 0
     for start in range(0, len(ids), 100):
         tags = ",".join(f"{PROVENANCE_TAG_SYSTEM}|{rid}" for rid in ids[start:start + 100])
         bundle = client.search_bundle(kind, {"_tag": tags, "_summary": "count"}, no_cache=True)

@@ -86,7 +86,7 @@ def test_a_server_that_lost_its_data_is_refilled_despite_the_ledger(make_study, 
         for resource in expected[kind]:
             client.delete(kind, resource["id"])
     report = study.sync(client)
-    assert any("set aside" in note for note in report.notes)
+    assert any("no longer holds" in note for note in report.notes)
     assert report.failures == []
     for kind, resources in expected.items():
         assert len(view.held(kind, [r["id"] for r in resources])) == len(resources), kind

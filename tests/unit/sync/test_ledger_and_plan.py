@@ -11,7 +11,7 @@ from fhir_adapter.errors import FhirAdapterError, LedgerError
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
 from fhir_adapter.sync.plan import Action, RemovalPolicy, mark_entered_in_error, plan_participant
-from fhir_adapter.sync.writemode import WriteMode, bundle_for, full_url, parse_response
+from fhir_adapter.sync.writemode import WriteMode, bundle_for, full_url
 
 URL = "http://127.0.0.1:8080/fhir"
 PATIENT = {"resourceType": "Patient", "id": "s-pat-1", "identifier": [
@@ -153,15 +153,3 @@ def test_conditional_provenance_is_matched_by_tag():
     entry = bundle["entry"][1]
     assert entry["request"]["url"].startswith("Provenance?_tag=urn:fhir-adapter:resource-key|")
     assert entry["resource"]["meta"]["tag"][0]["code"] == "s-prov-1"
-
-
-def test_transaction_response_parsing():
-    response = {"entry": [
-        {"response": {"status": "201 Created", "location": "Patient/s-pat-1/_history/1"}},
-        {"response": {"status": "200 OK", "location": "Observation/77/_history/3",
-                      "etag": 'W/"3"'}}]}
-    first, second = parse_response(response, 2)
-    assert (first.status, first.server_id, first.version) == (201, "s-pat-1", "1")
-    assert (second.status, second.server_id, second.version) == (200, "77", "3")
-    with pytest.raises(FhirAdapterError):
-        parse_response(response, 3)
