@@ -175,20 +175,31 @@ class FhirClient:
         return next(self.search_pages(resource_type, params, no_cache=no_cache))
 
     def search_pages(self, resource_type: str, params: SearchParams | None = None, *,
-                     no_cache: bool = False) -> Iterator[dict[str, Any]]:
+                     no_cache: bool = False, post: bool = False) -> Iterator[dict[str, Any]]:
         """Every page of a search, following the server's ``next`` links (never built here).
 
         ``no_cache`` sends ``Cache-Control: no-cache`` on every page: HAPI caches search
-        results for a minute, so read-after-write needs it. A ``next`` link outside the base
-        URL raises ``UnsafeUrlError``; one seen twice raises ``TerminalServerError``.
+        results for a minute, so read-after-write needs it. ``post`` sends the parameters as a
+        form to ``Type/_search`` (https://hl7.org/fhir/R4/http.html#search): for long id lists
+        that would not fit a request line, and keeps them out of server access logs. A
+        ``next`` link outside the base URL raises ``UnsafeUrlError``; one seen twice raises
+        ``TerminalServerError``.
         """
         headers = {"Cache-Control": "no-cache"} if no_cache else {}
         url = self.base.join(_check_type(resource_type))
-        if params:
-            url = url.copy_with(params=_query(params))
+        if post:
+            form = str(_query(params or {})).encode()
+            response = self._send("POST", self.base.join(f"{resource_type}/_search"), body=form,
+                                  idempotent=True, headers={
+                                      **headers,
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+        else:
+            if params:
+                url = url.copy_with(params=_query(params))
+            response = self._send("GET", url, headers=headers)
         seen: set[str] = set()
         while True:
-            bundle = self._bundle(self._send("GET", url, headers=headers))
+            bundle = self._bundle(response)
             yield bundle
             link = next((item.get("url") for item in bundle.get("link") or ()
                          if isinstance(item, dict) and item.get("relation") == "next"), None)
@@ -199,12 +210,13 @@ class FhirClient:
                 raise TerminalServerError("the server's paging links go round in a loop",
                                           method="GET", path=url.path)
             seen.add(str(url))
+            response = self._send("GET", url, headers=headers)
 
     def search(self, resource_type: str, params: SearchParams | None = None, *,
-               no_cache: bool = False) -> Iterator[dict[str, Any]]:
+               no_cache: bool = False, post: bool = False) -> Iterator[dict[str, Any]]:
         """The matching resources across all pages (entries with ``search.mode`` "match"
         or none; ``_include``-d resources and outcomes are left to ``search_pages``)."""
-        for bundle in self.search_pages(resource_type, params, no_cache=no_cache):
+        for bundle in self.search_pages(resource_type, params, no_cache=no_cache, post=post):
             for entry in bundle.get("entry") or ():
                 if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
                     continue
@@ -311,7 +323,7 @@ class FhirClient:
         if body is not None:
             # Pre-serialized bytes pass through; dicts may hold Decimals (exact FHIR decimals).
             content = body if isinstance(body, bytes) else canonical_json(body).encode()
-            request_headers["Content-Type"] = f"{FHIR_JSON}; charset=utf-8"
+            request_headers.setdefault("Content-Type", f"{FHIR_JSON}; charset=utf-8")
         deadline_at = None if self.deadline is None else self._clock() + self.deadline
 
         def attempt() -> httpx.Response:

@@ -3,9 +3,9 @@
 The ledger is a cache of what the server confirmed. A server can lose data behind its back
 (an in-memory server restarted, a database restored, resources deleted by someone else) or
 hold another version (someone edited a resource). Before planning, every recorded server id
-is looked up with ``GET Type?_id=a,b,...&_elements=id`` (about one request per hundred
-resources; only ids and ``meta.versionId`` come back), so that no resource is reported
-"unchanged" that the server does not hold exactly as recorded.
+is looked up with ``POST Type/_search`` of ``_id=a,b,...&_elements=id`` (one request per 500
+resources, the most one page holds on HAPI; only ids and ``meta.versionId`` come back), so
+that no resource is reported "unchanged" that the server does not hold exactly as recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fhir_adapter.client import FhirClient
 from fhir_adapter.sync.ledger import LedgerEntry
 
-CHUNK = 100  # ids per search: keeps the request line near 4 kB, under common 8 kB limits
+CHUNK = 500  # ids per search: one full page (HAPI's maximum _count); POSTed, so no URL limit
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _held(client: FhirClient, kind: str, chunk: list[LedgerEntry]) -> dict[str, 
         "_count": str(len(chunk)),
     }
     held: dict[str, str | None] = {}
-    for resource in client.search(kind, params, no_cache=True):
+    for resource in client.search(kind, params, no_cache=True, post=True):
         meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
         version = meta.get("versionId") if isinstance(meta, dict) else None
         held[str(resource.get("id"))] = version if isinstance(version, str) else None

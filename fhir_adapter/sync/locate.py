@@ -16,7 +16,7 @@ from typing import Any
 from fhir_adapter.client import FhirClient
 from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED
 
-CHUNK = 50  # keys per search (identifier values are longer than ids)
+CHUNK = 200  # keys per search (POSTed as a form, so no request-line limit)
 Key = tuple[str, str]  # (resource type, our id)
 
 
@@ -66,7 +66,7 @@ def _locate_chunk(
     wanted = {business_key(r)[1:]: (kind, r["id"]) for r in chunk}
     tokens = ",".join(f"{escape_token(system)}|{escape_token(value)}" for system, value in wanted)
     out: dict[Key, list[dict[str, Any]]] = {key: [] for key in wanted.values()}
-    for held in client.search(kind, {parameter: tokens, "_count": "500"}, no_cache=True):
+    for held in client.search(kind, {parameter: tokens, "_count": "500"}, no_cache=True, post=True):
         for pair in _keys_of(held, parameter):
             if pair in wanted:
                 out[wanted[pair]].append(held)

@@ -29,6 +29,25 @@ def test_no_cache_is_sent_on_every_page_when_asked(httpx_mock, make_client, base
         "no-cache", "no-cache"]
 
 
+def test_a_posted_search_sends_a_form_and_pages_by_get(httpx_mock, make_client, base, bundle,
+                                                       clock):
+    next_url = f"{base}?_getpages=abc"
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), method="POST",
+                             url=f"{base}/Patient/_search")
+    httpx_mock.add_response(method="POST", url=f"{base}/Patient/_search",
+                            json=bundle(PATIENT, next_url=next_url))
+    httpx_mock.add_response(method="GET", url=next_url, json=bundle())
+
+    found = list(make_client().search("Patient", {"_id": "p-1,p-2", "_elements": "id"},
+                                      no_cache=True, post=True))
+    assert found == [PATIENT]
+    first, retried, page = httpx_mock.get_requests()
+    assert retried.content == first.content == b"_id=p-1%2Cp-2&_elements=id"
+    assert retried.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert (page.method, page.headers.get("Cache-Control")) == ("GET", "no-cache")
+    assert len(clock.sleeps) == 1  # a search is safe to retry, even as a POST
+
+
 def test_searches_are_cacheable_by_default(httpx_mock, make_client, bundle):
     httpx_mock.add_response(json=bundle())
 
