@@ -1,11 +1,13 @@
 """Write mapped resources to disk: transaction Bundles per participant and/or NDJSON per type.
 
 Output is assembled in a temporary folder beside the target and moved into place only when
-the run finished, so an interrupted or failed run never leaves a half-written result.
+the run finished, so an interrupted or failed run never leaves a half-written result. The
+resources hold patient data: folders are created 0700 and files 0600 (see docs/security.md).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +27,7 @@ class OutputWriter:
         self._tmp = Path(tempfile.mkdtemp(prefix=".fhir-adapter-out-", dir=self.out_dir.parent))
         self._ndjson: dict[str, IO[bytes]] = {}
         for name in formats:
-            (self._tmp / name).mkdir()
+            (self._tmp / name).mkdir(mode=0o700)
 
     def write_study(self, resources: list[dict[str, Any]]) -> None:
         self._write("study", resources)
@@ -36,23 +38,24 @@ class OutputWriter:
     def _write(self, name: str, resources: list[dict[str, Any]]) -> None:
         texts = [canonical_json(r) for r in resources]
         if "bundles" in self.formats:
-            (self._tmp / "bundles" / f"{name}.json").write_bytes(
-                (transaction_json(resources, texts) + "\n").encode())
+            _private_write(self._tmp / "bundles" / f"{name}.json",
+                           (transaction_json(resources, texts) + "\n").encode())
         if "ndjson" in self.formats:
             for resource, text in zip(resources, texts, strict=True):
                 kind = resource["resourceType"]
                 handle = self._ndjson.get(kind)
                 if handle is None:
                     path = self._tmp / "ndjson" / f"{kind}.ndjson"
-                    handle = path.open("wb", buffering=1 << 20)
+                    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                                               0o600), "wb", buffering=1 << 20)
                     self._ndjson[kind] = handle
                 handle.write((text + "\n").encode())
 
     def commit(self, summary_json: str) -> None:
         """Move the finished output into ``out_dir``, replacing an earlier run's files."""
         self._close()
-        (self._tmp / "summary.json").write_text(summary_json + "\n", encoding="utf-8")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        _private_write(self._tmp / "summary.json", (summary_json + "\n").encode())
+        self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name in (*FORMATS, "summary.json"):
             target = self.out_dir / name
             if target.is_dir():
@@ -71,3 +74,9 @@ class OutputWriter:
         for handle in self._ndjson.values():
             handle.close()
         self._ndjson.clear()
+
+
+def _private_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new owner-only (0600) file."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(data)

@@ -11,6 +11,7 @@ from typing import Any
 from fhir_adapter.client import FhirClient, ValidationResult
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.sync.redact import redact_diagnostics
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,5 @@ def _record(report: ValidationReport, resource: dict[str, Any], origin: Origin |
         if keep(issue.severity):
             report.findings.append(ValidationFinding(
                 issue.severity, f"{resource['resourceType']}/{resource['id']}", where,
-                ", ".join(issue.expression or issue.location), (issue.diagnostics or "")[:300]))
+                ", ".join(issue.expression or issue.location),
+                redact_diagnostics(issue.diagnostics)))
