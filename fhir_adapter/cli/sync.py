@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
+from fhir_adapter.cli._interrupts import stop_signals_interrupt
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import print_report
@@ -19,6 +20,7 @@ from fhir_adapter.sync import (
     Ledger,
     RemovalPolicy,
     SyncEngine,
+    SyncInterruptedError,
     SyncOptions,
     SyncReport,
     WriteMode,
@@ -104,7 +106,8 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
 
     Only what changed since the last confirmed sync is sent. Exit codes: 0 in sync,
     1 some rows rejected or participants refused, 3 invalid mapping, 4 bad source file,
-    5 server unreachable or refusing, 6 ledger in use or unreadable.
+    5 server unreachable or refusing, 6 ledger in use or unreadable, 130/143 interrupted by
+    Ctrl-C/SIGTERM (what the server confirmed is recorded; run again to resume).
     """
     settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
@@ -115,8 +118,19 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
         client.capabilities()  # reach the server before creating a ledger for it
         with _open_ledger(ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
             engine = SyncEngine(client, ledger, options)
-            with row_progress("syncing participants", enabled=not as_json) as advance:
-                report = engine.run(mapping, on_participant=lambda: advance(1))
+            try:
+                with stop_signals_interrupt(), row_progress(
+                        "syncing participants", enabled=not as_json) as advance:
+                    report = engine.run(mapping, on_participant=lambda: advance(1))
+            except SyncInterruptedError as stop:
+                print_sync(stop.report, as_json)
+                stderr.print(f"[yellow]{stop}[/yellow]", highlight=False)
+                raise SystemExit(128 + stop.signum) from None
+            except KeyboardInterrupt as again:
+                stderr.print("[yellow]interrupted again: the transactions in flight were "
+                             "abandoned, everything confirmed before is in the ledger; run the "
+                             "same command again to resume[/yellow]", highlight=False)
+                raise SystemExit(128 + getattr(again, "signum", 2)) from None
     if not as_json and mapping.report.errors:
         print_report(mapping.report, as_json=False)
     print_sync(report, as_json)

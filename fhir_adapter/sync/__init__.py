@@ -6,11 +6,11 @@ again on the next run, which is harmless because every write is an idempotent PU
 deterministic id (or a conditional update by business identifier).
 """
 
-from fhir_adapter.sync.engine import SyncEngine, SyncOptions
+from fhir_adapter.sync.engine import SyncEngine, SyncInterruptedError, SyncOptions
 from fhir_adapter.sync.ledger import Ledger, default_ledger_path
 from fhir_adapter.sync.plan import RemovalPolicy
 from fhir_adapter.sync.report import SyncReport
 from fhir_adapter.sync.writemode import WriteMode
 
-__all__ = ["Ledger", "RemovalPolicy", "SyncEngine", "SyncOptions", "SyncReport", "WriteMode",
-           "default_ledger_path"]
+__all__ = ["Ledger", "RemovalPolicy", "SyncEngine", "SyncInterruptedError", "SyncOptions",
+           "SyncReport", "WriteMode", "default_ledger_path"]

@@ -10,7 +10,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.errors import ConfigError, FhirServerError, TransientServerError
+from fhir_adapter.errors import (
+    ConfigError,
+    FhirAdapterError,
+    FhirServerError,
+    TransientServerError,
+)
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
 from fhir_adapter.sync.audit import LedgerAudit, audit_ledger
@@ -41,6 +46,22 @@ class SyncOptions:
     concurrency: int = 4
     dry_run: bool = False
     strict: bool = False  # stop at the first participant the server refuses
+
+
+class SyncInterruptedError(FhirAdapterError):
+    """The run was interrupted; ``report`` holds what the server confirmed (all recorded in
+    the ledger) and ``in_flight`` how many transactions were awaited before stopping."""
+
+    def __init__(self, report: SyncReport, in_flight: int, cause: BaseException) -> None:
+        self.report = report
+        self.in_flight = in_flight
+        code = cause.code if isinstance(cause, SystemExit) else None
+        self.signum: int = getattr(cause, "signum", None) or (
+            code - 128 if isinstance(code, int) and code > 128 else 2)
+        super().__init__(
+            f"interrupted: {report.participants_synced} participant(s) confirmed by the server "
+            f"and recorded in the ledger ({in_flight} in flight were awaited); run the same "
+            "command again to resume: it sends only what was not confirmed")
 
 
 @dataclass
@@ -162,31 +183,50 @@ class SyncEngine:
 
     def _sync_all(self, report: SyncReport, jobs: Iterable[_Job],
                   on_participant: Callable[[], None] | None) -> None:
+        """Send the jobs with bounded concurrency. On an interrupt (Ctrl-C, or SIGTERM turned
+        into ``KeyboardInterrupt``/``SystemExit`` by the caller) nothing new is sent, the
+        transactions in flight are awaited and recorded, and ``SyncInterruptedError`` says
+        how far the run got; a second interrupt abandons the in-flight ones (the next run
+        sends them again, harmlessly)."""
         limit = max(1, self.options.concurrency)
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="sync") as pool:
-            pending: dict[Future[dict[str, Any]], _Job] = {}
-            for job in jobs:
-                for kind, n in job.plan.unchanged.items():
-                    report.add(kind, "unchanged", n)
-                for kind, n in job.plan.kept.items():
-                    report.add(kind, "kept", n)
-                if job.plan.empty:
-                    report.participants_unchanged += job.plan.participant != STUDY
-                    if on_participant:
-                        on_participant()
-                    continue
-                if self.options.dry_run:
-                    self._record_plan(report, job.plan)
-                    if on_participant:
-                        on_participant()
-                    continue
-                while len(pending) >= 2 * limit:
+        pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="sync")
+        pending: dict[Future[dict[str, Any]], _Job] = {}
+        abandoned = False
+        try:
+            try:
+                for job in jobs:
+                    self._submit(report, job, pool, pending, on_participant, limit)
+                while pending:
                     self._drain(report, pending, on_participant, block=True)
-                server_ids = self._server_ids(job.plan)
-                body = bundle_for(job.plan, self.mode, server_ids)
-                pending[pool.submit(self.client.transaction, body, idempotent=True)] = job
-            while pending:
-                self._drain(report, pending, on_participant, block=True)
+            except (KeyboardInterrupt, SystemExit) as stop:
+                in_flight = len(pending)
+                abandoned = True
+                while pending:  # a second interrupt leaves this loop at once
+                    self._drain(report, pending, on_participant, block=True)
+                abandoned = False
+                raise SyncInterruptedError(report, in_flight, stop) from None
+        finally:
+            pool.shutdown(wait=not abandoned, cancel_futures=True)
+
+    def _submit(self, report: SyncReport, job: _Job, pool: ThreadPoolExecutor,
+                pending: dict[Future[dict[str, Any]], _Job],
+                on_participant: Callable[[], None] | None, limit: int) -> None:
+        for kind, n in job.plan.unchanged.items():
+            report.add(kind, "unchanged", n)
+        for kind, n in job.plan.kept.items():
+            report.add(kind, "kept", n)
+        if job.plan.empty or self.options.dry_run:
+            if job.plan.empty:
+                report.participants_unchanged += job.plan.participant != STUDY
+            else:
+                self._record_plan(report, job.plan)
+            if on_participant:
+                on_participant()
+            return
+        while len(pending) >= 2 * limit:
+            self._drain(report, pending, on_participant, block=True)
+        body = bundle_for(job.plan, self.mode, self._server_ids(job.plan))
+        pending[pool.submit(self.client.transaction, body, idempotent=True)] = job
 
     def _server_ids(self, plan: ParticipantPlan) -> dict[tuple[str, str], str]:
         if self.mode is not WriteMode.CONDITIONAL:
