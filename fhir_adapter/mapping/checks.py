@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from fhir_adapter.mapping.readcheck import read_option_problems
 from fhir_adapter.mapping.spec import Column, MappingSpec
 from fhir_adapter.mapping.units import UnitError, check_ucum, resolve
 
@@ -97,6 +98,7 @@ def _table_files(spec: MappingSpec) -> Iterator[Problem]:
 
 def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     yield from _table_files(spec)
+    yield from read_option_problems(spec)
     codes = spec.codes
     sections: list[tuple[list[Any], Any]] = [(["participants"], spec.participants)]
     for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):

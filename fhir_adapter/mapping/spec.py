@@ -88,10 +88,15 @@ class ReadOptions(_Strict):
     """How a delimited file is read. Table-level options override the mapping's defaults."""
 
     delimiter: str | None = Field(None, min_length=1, max_length=1)
-    encoding: str | None = None
+    encoding: str | None = Field(
+        None, description="Python codec of a delimited file: utf-8, utf-8-sig, cp1252, latin-1."
+    )
     decimal: Literal[".", ","] | None = None
     date_formats: list[str] | None = Field(
-        None, description="strptime formats tried in order, e.g. ['%d/%m/%Y']."
+        None,
+        min_length=1,
+        description="strptime formats tried in order, e.g. ['%d/%m/%Y']; each must hold a "
+        "day, a month and a year.",
     )
     missing: list[str] | None = Field(None, description="Cell texts that mean 'not recorded'.")
     comparators: list[Literal["<", ">", "<=", ">="]] | None = Field(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.sources.header import check_header_names
 from fhir_adapter.sources.limits import (
     DEFAULT_LIMITS,
     SourceLimits,
@@ -82,6 +83,7 @@ def read_sheet(
         while header and header[-1] == "":
             header.pop()
         check_header(header, file, limits)
+        check_header_names(header, file)
         yield SourceRow(file, 1, {h: h for h in header})
         width = len(header)
         for number, cells in enumerate(rows, start=2):

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.sources.header import check_header_names
 from fhir_adapter.sources.limits import (
     DEFAULT_LIMITS,
     SourceLimits,
@@ -144,6 +145,7 @@ def _read_delimited(
                 header[0] = header[0][1:]
             header = [h.strip() for h in header]
             check_header(header, file, limits)
+            check_header_names(header, file)
             yield SourceRow(file, 1, {h: h for h in header})
             width = len(header)
             for number, cells in enumerate(reader, start=2):
@@ -164,11 +166,14 @@ def _read_delimited(
                 if max(map(len, cells)) > limit:
                     check_cells(header, cells, file, number, limits)
                 yield SourceRow(file, number, dict(zip(header, cells, strict=True)))
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        row, column = _undecodable_cell(path, encoding, delimiter)
         raise SourceDataError(
-            f"not readable as {encoding} (byte offset {exc.start}); set "
-            "'encoding' for this table in the mapping",
+            f"bytes that are not valid {encoding}; declare the file's encoding on this "
+            "table in the mapping (e.g. 'encoding: cp1252' for Windows exports, 'latin-1')",
             file=file,
+            row=row,
+            column=column,
             rule="encoding",
         ) from None
     except csv.Error as exc:
@@ -182,3 +187,34 @@ def _read_delimited(
         raise SourceDataError(
             f"malformed CSV: {exc}", file=file, row=number + 1, rule="shape"
         ) from None
+
+
+def _undecodable_cell(
+    path: Path, encoding: str, delimiter: str
+) -> tuple[int | None, str | None]:
+    """Row number and column of the first cell holding bytes ``encoding`` cannot decode.
+
+    Runs only after a decoding error: the text layer decodes the file in blocks, so the
+    error itself does not say which row. Re-reading with 'surrogateescape' turns each bad
+    byte into a lone surrogate, which no valid text holds, so the first record with one is
+    the row to name (multi-line quoted cells counted as one row, as the reader counts them).
+    """
+    try:
+        with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header: list[str] = []
+            for number, cells in enumerate(reader, start=1):
+                if number == 1:
+                    header = cells
+                for position, cell in enumerate(cells):
+                    if _has_surrogate(cell):
+                        named = number > 1 and position < len(header)
+                        return number, header[position].strip("\ufeff \t") if named else None
+    except (UnicodeError, csv.Error):  # a codec without surrogateescape, or broken quoting
+        pass
+    return None, None
+
+
+def _has_surrogate(text: str) -> bool:
+    """True when ``text`` holds a byte 'surrogateescape' could not decode."""
+    return any("\udc80" <= char <= "\udcff" for char in text)

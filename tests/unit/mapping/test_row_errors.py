@@ -124,3 +124,51 @@ def test_wrong_encoding_is_a_file_error(tmp_path, tables, write_export, study_a_
     with pytest.raises(SourceDataError, match="utf-8") as error:
         _run(study_a_mapping, directory)
     assert error.value.file == "adverse_events.csv"
+
+
+def test_declared_cp1252_encoding_maps_a_windows_export(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    directory = write_export(tmp_path, tables)
+    text = (directory / "adverse_events.csv").read_text(encoding="utf-8")
+    (directory / "adverse_events.csv").write_bytes(
+        text.replace("Fever", "Fi\u00e8vre \u2013 l\u00e9g\u00e8re").encode("cp1252")
+    )
+    variant = tmp_path / "cp1252.yaml"
+    catalogue = study_a_mapping.parent / "codes"
+    (tmp_path / "codes").mkdir()
+    for item in catalogue.iterdir():
+        (tmp_path / "codes" / item.name).write_bytes(item.read_bytes())
+    variant.write_text(
+        study_a_mapping.read_text(encoding="utf-8").replace(
+            "adverse_events: {file: adverse_events.csv}",
+            "adverse_events: {file: adverse_events.csv, encoding: cp1252}",
+        ),
+        encoding="utf-8",
+    )
+    report, participants = _run(variant, directory)
+    assert report.errors == []
+    events = [r for p in participants for r in p.resources if r["resourceType"] == "AdverseEvent"]
+    assert events[0]["event"]["text"] == "Fi\u00e8vre \u2013 l\u00e9g\u00e8re"
+
+
+def test_wrong_encoding_names_the_row(tmp_path, tables, write_export, study_a_mapping):
+    directory = write_export(tmp_path, tables)
+    (directory / "adverse_events.csv").write_bytes(
+        "subject_id,ae_id,onset_date,term,severity,serious,outcome\n"
+        "A-001,A-001-AE1,2019-02-06,Fi\u00e8vre,MILD,N,RECOVERED\n".encode("cp1252")
+    )
+    with pytest.raises(SourceDataError) as error:
+        _run(study_a_mapping, directory)
+    assert (error.value.row, error.value.column, error.value.rule) == (2, "term", "encoding")
+
+
+def test_repeated_header_is_refused_before_mapping(tmp_path, tables, write_export, study_a_mapping):
+    directory = write_export(tmp_path, tables)
+    path = directory / "subjects.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("site_id", "sex")  # a second 'sex' column would win silently
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceDataError, match="'sex' in cells 2 \\(B\\), 3 \\(C\\)") as error:
+        _run(study_a_mapping, directory)
+    assert (error.value.file, error.value.rule) == ("subjects.csv", "header")
