@@ -12,14 +12,17 @@ import logging
 import click
 
 from fhir_adapter import __version__
+from fhir_adapter.cli._errors import ErrorReportingGroup
 
 # Modules that each define ``command`` (a click command or group) to register on the root.
-_COMMAND_MODULES = ("server", "mapping", "sync")
+_COMMAND_MODULES = ("server", "mapping", "sync", "views")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fhir-adapter")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-v", "--verbose", count=True,
+              help="More log output (-v info, -vv debug); -v also shows the traceback of an "
+                   "internal error.")
 def main(verbose: int) -> None:
     """Carry clinical-trial site exports into HL7 FHIR R4 and keep them in sync.
 

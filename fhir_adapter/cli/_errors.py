@@ -27,6 +27,8 @@ EXIT_SERVER = 5  # the FHIR server refused or could not be reached
 EXIT_LEDGER = 6  # the sync ledger is locked or unusable
 EXIT_CONFIG = 7  # local setup (Java, Maven, ports, files) is not usable
 EXIT_DIFFERENCE = 8  # verify found differences between source and server
+EXIT_BUG = 70  # an unexpected error: a bug to report (sysexits' EX_SOFTWARE)
+EXIT_SIGINT = 130  # interrupted by Ctrl-C (128 + SIGINT), as shells report it
 
 _EXIT_FOR: tuple[tuple[type[FhirAdapterError], int], ...] = (
     (MappingSpecError, EXIT_MAPPING),
@@ -58,3 +60,37 @@ def reports_errors(func: F) -> F:
             raise SystemExit(exit_code_for(error)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class ErrorReportingGroup(click.Group):
+    """The root group: no traceback ever reaches the user.
+
+    Library errors become "error: <message>" with their exit code; an operating-system error
+    (a file that cannot be read or written) names the file and exits 7; Ctrl-C exits 130;
+    anything else is a bug, reported in one line with exit 70, and shown in full with ``-v``.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(EXIT_SIGINT) from None
+        except FhirAdapterError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(exit_code_for(error)) from None
+        except OSError as error:
+            if ctx.params.get("verbose"):
+                raise
+            where = f": {error.filename}" if error.filename else ""
+            click.echo(f"error: {error.strerror or type(error).__name__}{where}", err=True)
+            raise SystemExit(EXIT_CONFIG) from None
+        except Exception as error:
+            if ctx.params.get("verbose"):
+                raise
+            click.echo(f"internal error ({type(error).__name__}): this is a bug in "
+                       "fhir-adapter. Run the command again with -v to see the traceback, and "
+                       "report it (the traceback names code, not your data)", err=True)
+            raise SystemExit(EXIT_BUG) from None

@@ -26,7 +26,10 @@ class BaseUrl:
     """The service base URL (``https://host/fhir``), normalised without a trailing slash."""
 
     def __init__(self, url: str) -> None:
-        parsed = httpx.URL(url)
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise ValueError("the FHIR base URL cannot be parsed") from None
         if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
             raise ValueError("the FHIR base URL must be an absolute http(s) URL")
         if parsed.query or parsed.fragment:
