@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
     raise SystemExit(EXIT_OK if report.ok else EXIT_ROW_ERRORS)
 
 
-def print_verify(report: VerifyReport, as_json: bool) -> None:
+def print_verify(report: VerifyReport, as_json: bool, repair: str | None = None) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -153,8 +154,13 @@ def print_verify(report: VerifyReport, as_json: bool) -> None:
         stderr.print(f"[red]difference[/red] {difference}", highlight=False)
     if len(report.differences) > 50:
         stderr.print(f"... and {len(report.differences) - 50} more (see --json)")
-    stdout.print("server matches the source" if report.ok else
-                 f"{len(report.differences)} difference(s)")
+    if report.ok:
+        stdout.print("server matches the source")
+        return
+    stdout.print(f"{len(report.differences)} difference(s). Values that could identify someone "
+                 "are shown as <masked>.", highlight=False)
+    if repair:
+        stdout.print(f"To repair: {repair}", highlight=False, soft_wrap=True)
 
 
 @click.command("verify")
@@ -182,7 +188,12 @@ def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None,
                 report = verify_study(mapping, client, ledger)
         else:
             report = verify_study(mapping, client, None)
-    print_verify(report, as_json)
+    repair = (f"fhir-adapter sync --mapping {shlex.quote(str(mapping_path))} --data "
+              f"{shlex.quote(str(data_dir))} --server {shlex.quote(settings['server_url'])}"
+              + (f" --ledger {shlex.quote(str(path))}" if ledger_path else "")
+              + " (it re-sends what is missing or different; extra copies must be removed on "
+                "the server)")
+    print_verify(report, as_json, repair)
     raise SystemExit(EXIT_OK if report.ok else EXIT_DIFFERENCE)
 
 

@@ -137,10 +137,12 @@ class SyncEngine:
         report.audited = audit.checked
         if audit.clean:
             return
+        found = [text for n, text in (
+            (len(audit.missing), f"no longer holds {len(audit.missing):,}"),
+            (len(audit.stale), f"holds another version of {len(audit.stale):,}")) if n]
         report.notes.append(
-            f"the server no longer holds {len(audit.missing):,} and holds another version of "
-            f"{len(audit.stale):,} of the {audit.checked:,} resources the ledger recorded "
-            "(was it reset or edited?): they are sent again")
+            f"the server {' and '.join(found)} of the {audit.checked:,} resources the ledger "
+            "recorded (was it reset or edited?): they are sent again")
         if self.options.dry_run:
             self.audit = audit
             return

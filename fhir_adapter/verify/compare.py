@@ -12,7 +12,8 @@ from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync.ledger import Ledger
 from fhir_adapter.sync.locate import locate
-from fhir_adapter.verify.normalize import normal
+from fhir_adapter.verify.diff import ElementDifference, element_differences
+from fhir_adapter.verify.normalize import normal_tree
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,21 @@ class Difference:
     resource_type: str
     resource_id: str | None
     where: str  # source file and row, or a count description
+    elements: tuple[ElementDifference, ...] = ()  # for "different": what differs
 
     def __str__(self) -> str:
         rid = f"/{self.resource_id}" if self.resource_id else ""
-        return f"{self.kind}: {self.resource_type}{rid} ({self.where})"
+        text = f"{self.kind}: {self.resource_type}{rid} ({self.where})"
+        if self.elements:
+            shown = "; ".join(str(e) for e in self.elements[:3])
+            more = f"; and {len(self.elements) - 3} more" if len(self.elements) > 3 else ""
+            text += f": {shown}{more}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "resource_type": self.resource_type,
+                "resource_id": self.resource_id, "where": self.where,
+                "elements": [e.__dict__ for e in self.elements]}
 
 
 @dataclass
@@ -44,7 +56,7 @@ class VerifyReport:
                 "checked": dict(sorted(self.checked.items())),
                 "matching": dict(sorted(self.matching.items())),
                 "on_server": dict(sorted(self.on_server.items())),
-                "differences": [d.__dict__ for d in self.differences]}
+                "differences": [d.as_dict() for d in self.differences]}
 
 
 def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | None,
@@ -90,8 +102,10 @@ def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
                                                "copies with this business key"))
         wanted = server_ids.get((kind, resource["id"]), resource["id"])
         held = next((c for c in copies if c.get("id") == wanted), copies[0])
-        if normal(held) != normal(resource, server_ids):
-            report.differences.append(Difference("different", kind, resource["id"], where))
+        theirs, ours = normal_tree(held), normal_tree(resource, server_ids)
+        if theirs != ours:
+            report.differences.append(Difference("different", kind, resource["id"], where,
+                                                 tuple(element_differences(ours, theirs))))
         else:
             report.matching[kind] += 1
 

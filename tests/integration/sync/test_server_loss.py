@@ -83,7 +83,9 @@ def test_a_resource_changed_behind_the_ledgers_back_is_restored(mode, make_study
     tampered = {**held, "status": "cancelled"}
     tampered.pop("meta")
     client.update(tampered)
-    assert not _verified(study, client)
+    report = verify_study(study.mapping(), client, None)
+    ((difference,),) = [d.elements for d in report.differences]
+    assert str(difference) == f"status: source '{observation['status']}', server 'cancelled'"
 
     again = study.sync(client, mode=mode)
     assert again.failures == [] and again.written == 1
