@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
@@ -31,6 +32,7 @@ from fhir_adapter.sync.report import OUTCOMES
 from fhir_adapter.verify import VerifyReport, verify_study
 
 LEDGER_DIR = Path(".fhir-adapter") / "ledgers"
+_ALWAYS_SHOWN = ("created", "updated", "unchanged", "failed")
 
 
 def _mapping_options(func: Any) -> Any:
@@ -59,13 +61,15 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     verb = "plan (dry run: nothing written)" if report.dry_run else "sync"
-    table = Table(title=f"{verb} → {report.server} [{report.write_mode}]")
-    table.add_column("resource type")
-    for outcome in OUTCOMES:
+    table = Table(title=escape(f"{verb} → {report.server} [{report.write_mode}]"))
+    table.add_column("resource type", overflow="fold")
+    # Outcomes that never happened are left out, so the table fits 80 columns.
+    shown = [o for o in OUTCOMES if o in _ALWAYS_SHOWN or report.total(o)]
+    for outcome in shown:
         table.add_column(outcome, justify="right")
     for kind, counts in sorted(report.counts.items()):
-        table.add_row(kind, *(f"{counts[o]:,}" if counts[o] else "·" for o in OUTCOMES))
-    table.add_row("[bold]total[/bold]", *(f"[bold]{report.total(o):,}[/bold]" for o in OUTCOMES))
+        table.add_row(kind, *(f"{counts[o]:,}" if counts[o] else "·" for o in shown))
+    table.add_row("[bold]total[/bold]", *(f"[bold]{report.total(o):,}[/bold]" for o in shown))
     stdout.print(table)
     stdout.print(f"participants: {report.participants_synced} synced, "
                  f"{report.participants_unchanged} unchanged, {report.participants_failed} "
