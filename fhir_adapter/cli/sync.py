@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 from pathlib import Path
@@ -28,10 +29,17 @@ from fhir_adapter.sync import (
     WriteMode,
     default_ledger_path,
 )
+from fhir_adapter.sync.ledger import RunRecord
 from fhir_adapter.sync.report import OUTCOMES
 from fhir_adapter.verify import VerifyReport, verify_study
 
 LEDGER_DIR = Path(".fhir-adapter") / "ledgers"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 _ALWAYS_SHOWN = ("created", "updated", "unchanged", "failed")
 
 
@@ -47,7 +55,7 @@ def _mapping_options(func: Any) -> Any:
 def _ledger_option(func: Any) -> Any:
     return click.option(
         "--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
-        help=f"Ledger file (default: {LEDGER_DIR}/<study>-<server hash>.sqlite). One per "
+        help=f"Ledger file (default: {LEDGER_DIR}/<study>@<host>-<port>-<hash>.sqlite). One per "
              "server and study; losing it costs only extra writes, never duplicates.")(func)
 
 
@@ -101,10 +109,13 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first bad row or the first participant the server refuses.")
+@click.option("--take-over", is_flag=True,
+              help="Let this mapping own a study that another mapping file synced to this "
+                   "server (e.g. the site changed its export); without it, that is refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @reports_errors
 def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, write_mode: str,
-                 on_removed: str, dry_run: bool, strict: bool, as_json: bool,
+                 on_removed: str, dry_run: bool, strict: bool, take_over: bool, as_json: bool,
                  **server: Any) -> None:
     """Send the mapped study to a FHIR server: idempotent, incremental, one transaction per
     participant, resumable after a crash.
@@ -122,7 +133,13 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
     with make_client(**settings) as client:
         client.capabilities()  # reach the server before creating a ledger for it
         with _open_ledger(ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
+            previous = ledger.claim_mapping(loaded.name, take_over=take_over,
+                                            record=not dry_run)
+            if previous and not as_json:
+                stderr.print(f"note: {loaded.name} takes this study over from {previous}",
+                             highlight=False)
             engine = SyncEngine(client, ledger, options)
+            started = _now()
             try:
                 with stop_signals_interrupt(), row_progress(
                         "syncing participants", enabled=not as_json) as advance:
@@ -136,6 +153,11 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
                              "abandoned, everything confirmed before is in the ledger; run the "
                              "same command again to resume[/yellow]", highlight=False)
                 raise SystemExit(128 + getattr(again, "signum", 2)) from None
+            if not dry_run:
+                ledger.record_run(RunRecord(
+                    "sync", started, _now(), loaded.name, loaded.digest, str(data_dir),
+                    report.ok, f"{report.participants_synced} synced, "
+                               f"{report.participants_failed} failed; {report.written} written"))
     if not as_json and mapping.report.errors:
         print_report(mapping.report, as_json=False)
     print_sync(report, as_json)
@@ -189,7 +211,12 @@ def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None,
         if path.exists():
             with Ledger(path, server_url=settings["server_url"],
                         study_key=loaded.spec.study.key) as ledger:
+                started = _now()
                 report = verify_study(mapping, client, ledger)
+                ledger.record_run(RunRecord(
+                    "verify", started, _now(), loaded.name, loaded.digest, str(data_dir),
+                    report.ok, f"{sum(report.matching.values())} matching, "
+                               f"{len(report.differences)} difference(s)"))
         else:
             report = verify_study(mapping, client, None)
     repair = (f"fhir-adapter sync --mapping {shlex.quote(str(mapping_path))} --data "

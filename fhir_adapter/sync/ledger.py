@@ -19,13 +19,18 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import httpx
+
 from fhir_adapter.errors import LedgerError
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 SCHEMA_VERSION = "1"
 _SCHEMA = """
@@ -41,7 +46,31 @@ CREATE TABLE IF NOT EXISTS resources (
     PRIMARY KEY (type, id)
 );
 CREATE INDEX IF NOT EXISTS resources_by_participant ON resources (participant);
+CREATE TABLE IF NOT EXISTS runs (
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    mapping TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    summary TEXT NOT NULL
+);
 """
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One finished ``sync`` or ``verify`` run, for ``status`` (counts only, no PHI)."""
+
+    kind: str  # "sync" | "verify"
+    started: str  # ISO 8601, UTC
+    finished: str
+    mapping: str  # mapping file name
+    digest: str  # sha256 of the mapping and its includes
+    data: str  # the data folder, as given
+    ok: bool
+    summary: str  # e.g. "30 synced, 0 failed; 12 written"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +85,26 @@ class LedgerEntry:
 
 
 def default_ledger_path(base_dir: Path, server_url: str, study_key: str) -> Path:
-    """``<base_dir>/<study>-<hash of server URL>.sqlite``: one ledger per server and study."""
-    server = hashlib.sha256(server_url.rstrip("/").encode()).hexdigest()[:12]
-    return base_dir / f"{study_key}-{server}.sqlite"
+    """``<base_dir>/<study>@<host>-<port>-<hash>.sqlite``: one ledger per server and study,
+    named so a person can tell them apart (the hash tells apart two base paths on one host).
+
+    A ledger under the earlier name (``<study>-<hash>.sqlite``) is renamed to this one.
+    """
+    url = server_url.rstrip("/")
+    digest = hashlib.sha256(url.encode()).hexdigest()
+    try:
+        parsed = httpx.URL(url)
+        host = f"{parsed.host}-{parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)}"
+    except httpx.InvalidURL:
+        host = "server"
+    safe_host = re.sub(r"[^A-Za-z0-9.\-]", "_", host)
+    path = base_dir / f"{study_key}@{safe_host}-{digest[:6]}.sqlite"
+    earlier = base_dir / f"{study_key}-{digest[:12]}.sqlite"
+    if earlier.exists() and not path.exists():
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            if Path(f"{earlier}{suffix}").exists():
+                Path(f"{earlier}{suffix}").rename(f"{path}{suffix}")
+    return path
 
 
 def _private_folder(folder: Path) -> None:
@@ -160,6 +206,51 @@ class Ledger:
             raise LedgerError(f"this server was synced in '{row[0]}' mode; syncing it in "
                               f"'{mode}' mode would duplicate resources. Use --write-mode "
                               f"{row[0]}")
+
+    def claim_mapping(self, mapping: str, *, take_over: bool = False,
+                      record: bool = True) -> str | None:
+        """Record that ``mapping`` (a file name) owns this study on this server.
+
+        Another mapping syncing the same study key would rewrite the owner's resources with
+        its own content: refused unless ``take_over``. Returns the previous owner when it
+        changed hands.
+        """
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'mapping'").fetchone()
+        if row is None or row[0] == mapping:
+            if row is None and record:
+                self._db.execute("INSERT INTO meta VALUES ('mapping', ?)", (mapping,))
+            return None
+        if not take_over:
+            raise LedgerError(
+                f"this study was synced to this server from the mapping {row[0]}; syncing "
+                f"{mapping} into it would rewrite its resources with another export's content. "
+                "Give the new mapping its own study key, or pass --take-over if it now "
+                "replaces the old one")
+        if record:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'mapping'", (mapping,))
+        return str(row[0])
+
+    def record_run(self, run: RunRecord) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
+                run.kind, run.started, run.finished, run.mapping, run.digest, run.data,
+                int(run.ok), run.summary))
+
+    def last_run(self, kind: str) -> RunRecord | None:
+        row = self._db.execute("SELECT * FROM runs WHERE kind = ? ORDER BY rowid DESC LIMIT 1",
+                               (kind,)).fetchone()
+        if row is None:
+            return None
+        return RunRecord(kind=row[0], started=row[1], finished=row[2], mapping=row[3],
+                         digest=row[4], data=row[5], ok=bool(row[6]), summary=row[7])
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def counts(self) -> dict[str, int]:
+        """Resources recorded per type."""
+        return dict(self._db.execute("SELECT type, COUNT(*) FROM resources GROUP BY type"))
 
     def server_id(self, resource_type: str, resource_id: str) -> str | None:
         row = self._db.execute("SELECT server_id FROM resources WHERE type = ? AND id = ?",

@@ -153,3 +153,41 @@ def test_conditional_provenance_is_matched_by_tag():
     entry = bundle["entry"][1]
     assert entry["request"]["url"].startswith("Provenance?_tag=urn:fhir-adapter:resource-key|")
     assert entry["resource"]["meta"]["tag"][0]["code"] == "s-prov-1"
+
+
+def test_ledger_names_are_readable_and_earlier_names_are_renamed(tmp_path):
+    from fhir_adapter.sync.ledger import default_ledger_path
+
+    url = "http://127.0.0.1:8080/fhir"
+    earlier = tmp_path / f"s-{__import__('hashlib').sha256(url.encode()).hexdigest()[:12]}.sqlite"
+    earlier.write_text("x")
+    path = default_ledger_path(tmp_path, url + "/", "s")
+    assert path.name.startswith("s@127.0.0.1-8080-") and path.read_text() == "x"
+    assert not earlier.exists()
+    other = default_ledger_path(tmp_path, "https://fhir.example.org/r4", "s")
+    assert other.name.startswith("s@fhir.example.org-443-") and other != path
+
+
+def test_a_study_belongs_to_one_mapping_unless_taken_over(tmp_path):
+    with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
+        assert ledger.claim_mapping("a.yaml") is None
+        assert ledger.claim_mapping("a.yaml") is None
+        with pytest.raises(LedgerError, match="from the mapping a.yaml.*--take-over"):
+            ledger.claim_mapping("b.yaml")
+        assert ledger.claim_mapping("b.yaml", take_over=True, record=False) == "a.yaml"
+        assert ledger.meta()["mapping"] == "a.yaml"  # a dry run records nothing
+        assert ledger.claim_mapping("b.yaml", take_over=True) == "a.yaml"
+        assert ledger.meta()["mapping"] == "b.yaml"
+
+
+def test_runs_are_recorded_for_status(tmp_path):
+    from fhir_adapter.sync.ledger import RunRecord
+
+    with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
+        assert ledger.last_run("sync") is None
+        for summary in ("first", "second"):
+            ledger.record_run(RunRecord("sync", "t0", "t1", "a.yaml", "d", "data", True,
+                                        summary))
+        ledger.record_run(RunRecord("verify", "t2", "t3", "a.yaml", "d", "data", False, "v"))
+        assert ledger.last_run("sync").summary == "second"
+        assert ledger.last_run("verify").ok is False
