@@ -3,12 +3,13 @@
 # map and sync both example studies (synthetic data), verify them against the server and
 # print the summary. Run it again: everything is reported unchanged and nothing is written.
 #
-#   bash examples/demo.sh            # server on 127.0.0.1:8080 (FHIR_ADAPTER_PORT to change)
+#   bash examples/demo.sh            # server on 127.0.0.1:8080
+#   FHIR_ADAPTER_SERVER_PORT=8081 bash examples/demo.sh   # another port (as for the CLI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
 
-port="${FHIR_ADAPTER_PORT:-8080}"
+port="${FHIR_ADAPTER_SERVER_PORT:-${FHIR_ADAPTER_PORT:-8080}}"  # (FHIR_ADAPTER_PORT: earlier name)
 url="http://127.0.0.1:${port}/fhir"
 
 echo "==> local HAPI FHIR server on port ${port} (the first start builds it with Maven: a few minutes)"

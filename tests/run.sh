@@ -8,4 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
-exec .venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+echo "==> unit tests (no server needed)"
+.venv/bin/python -m pytest -m "not integration"
+echo "==> integration tests against a real HAPI FHIR server (started first: 30-120 s)"
+exec .venv/bin/python -m pytest -m integration

@@ -180,7 +180,7 @@ def start_server(
     if _port_in_use(port):
         raise LocalServerError(
             f"port {port} on 127.0.0.1 is already in use by another program; "
-            "choose another port (--port)"
+            "choose another port (--port, or FHIR_ADAPTER_SERVER_PORT for the demo and the CLI)"
         )
     java = find_java()
     jar = ensure_jar(server_dir=server_dir, cache_dir=cache_dir, rebuild=rebuild, progress=progress)
