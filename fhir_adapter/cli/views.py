@@ -13,7 +13,6 @@ from pathlib import Path
 import click
 
 from fhir_adapter.cli._errors import reports_errors
-from fhir_adapter.cli._progress import stdout
 from fhir_adapter.views import FORMATS, load_view, output_format, run_view_to_file
 
 view_argument = click.argument(
@@ -73,10 +72,9 @@ def run_command(view_path: Path, input_path: Path, out_path: Path, as_json: bool
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
-    stdout.print(
+    click.echo(
         f"{result.resources_read:,} {result.resource} resources → {result.rows:,} rows → "
-        f"{result.output} ({result.format})",
-        highlight=False,
+        f"{result.output} ({result.format})"
     )
 
 
@@ -86,11 +84,11 @@ def run_command(view_path: Path, input_path: Path, out_path: Path, as_json: bool
 def check_command(view_path: Path) -> None:
     """Validate VIEW.json (structure, FHIRPath syntax, constants) and list its columns."""
     definition = load_view(view_path)
-    stdout.print(f"{view_path}: valid view of {definition.resource}", highlight=False)
+    click.echo(f"{view_path}: valid view of {definition.resource}")
     for column in definition.columns:
         kind = column.type or "(untyped)"
         suffix = " (collection)" if column.collection else ""
-        stdout.print(f"  {column.name}: {kind}{suffix}", highlight=False)
+        click.echo(f"  {column.name}: {kind}{suffix}")
 
 
 COMMANDS = [view]
