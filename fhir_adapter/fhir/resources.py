@@ -65,6 +65,51 @@ def _quantity(value: Decimal, unit: str, comparator: str | None = None) -> dict[
     return q
 
 
+def _dosage(r: MedicationRecord, route: dict[str, Any]) -> dict[str, Any]:
+    """One Dosage (https://hl7.org/fhir/R4/dosage.html) with only what the row says.
+
+    A blank dose or frequency leaves its element out (FHIR has no null). The dose is a
+    per-administration doseQuantity unless the mapping declares it the total per day
+    (``daily_total``); a blank frequency never turns a per-administration dose into a total.
+    """
+    dose = None
+    if r.dose is not None:
+        assert r.dose_unit is not None  # the engine refuses a dose without its unit
+        dose = (_quantity(r.dose, r.dose_unit), f"{r.dose} {_unit_text(r.dose_unit)}")
+    dosage: dict[str, Any] = {}
+    if r.daily_total:
+        if dose is not None:
+            dosage["text"] = f"{dose[1]} per day in total"
+        dosage["route"] = route
+        if dose is not None:
+            # A daily total without a schedule: maxDosePerPeriod says "this much per day"
+            # without inventing how the dose was split.
+            dosage["maxDosePerPeriod"] = {
+                "numerator": dose[0],
+                "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"},
+            }
+        return dosage
+    times = r.times_per_day
+    if dose is not None:
+        dosage["text"] = (
+            f"{dose[1]} {times} time(s) a day"
+            if times is not None
+            else f"{dose[1]} per administration, frequency not recorded"
+        )
+    elif times is not None:
+        dosage["text"] = f"{times} time(s) a day, dose not recorded"
+    if times is not None:
+        dosage["timing"] = {"repeat": {"frequency": times, "period": 1, "periodUnit": "d"}}
+    dosage["route"] = route
+    if dose is not None:
+        dosage["doseAndRate"] = [{"doseQuantity": dose[0]}]
+    return dosage
+
+
+def _unit_text(unit: str) -> str:
+    return "IU" if unit == "[IU]" else unit
+
+
 class ResourceFactory:
     """Builds every resource of a study from its mapping and one participant's records."""
 
@@ -130,8 +175,10 @@ class ResourceFactory:
         patient_ref = self._ref("Patient", subject)
         out: list[tuple[Resource, Origin]] = []
         patient = self._head("Patient", subject)
-        patient["gender"] = p.sex
-        patient["birthDate"] = p.birth_date
+        if p.sex is not None:  # blank with required: false; FHIR has no null, so leave it out
+            patient["gender"] = p.sex
+        if p.birth_date is not None:
+            patient["birthDate"] = p.birth_date
         out.append((patient, p.origin))
 
         enrolment = self._head("ResearchSubject", subject)
@@ -253,9 +300,10 @@ class ResourceFactory:
                     "valueReference": self._ref("Procedure", natural_key(subject, r.harvest)),
                 }
             )
-        extensions.append(
-            {"url": ext.PRODUCT_CELL_DOSE, "valueQuantity": _quantity(r.dose, r.dose_unit)}
-        )
+        if r.dose is not None:
+            extensions.append(
+                {"url": ext.PRODUCT_CELL_DOSE, "valueQuantity": _quantity(r.dose, r.dose_unit)}
+            )
         if r.viability is not None:
             extensions.append(
                 {"url": ext.PRODUCT_VIABILITY, "valueQuantity": _quantity(r.viability, "%")}
@@ -263,7 +311,7 @@ class ResourceFactory:
         out: Resource = {
             "resourceType": head["resourceType"],
             "id": head["id"],
-            "extension": extensions,
+            **({"extension": extensions} if extensions else {}),
             "identifier": head["identifier"],
             "productCategory": "cells",
             "productCode": {
@@ -289,25 +337,8 @@ class ResourceFactory:
         }
         ms["subject"] = patient_ref
         ms["effectivePeriod"] = {"start": r.start, **({"end": r.end} if r.end else {})}
-        unit_text = "IU" if r.dose_unit == "[IU]" else r.dose_unit
-        dosage: dict[str, Any] = {}
-        if r.times_per_day is not None:
-            dosage["text"] = f"{r.dose} {unit_text} {r.times_per_day} time(s) a day"
-            dosage["timing"] = {
-                "repeat": {"frequency": r.times_per_day, "period": 1, "periodUnit": "d"}
-            }
-            dosage["route"] = {"coding": [_coding(self.codes.routes[drug.route])]}
-            dosage["doseAndRate"] = [{"doseQuantity": _quantity(r.dose, r.dose_unit)}]
-        else:
-            # A daily total without a schedule: maxDosePerPeriod says "this much per day"
-            # without inventing how the dose was split.
-            dosage["text"] = f"{r.dose} {unit_text} per day in total"
-            dosage["route"] = {"coding": [_coding(self.codes.routes[drug.route])]}
-            dosage["maxDosePerPeriod"] = {
-                "numerator": _quantity(r.dose, r.dose_unit),
-                "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"},
-            }
-        ms["dosage"] = [dosage]
+        route = {"coding": [_coding(self.codes.routes[drug.route])]}
+        ms["dosage"] = [_dosage(r, route)]
         return ms
 
     def _adverse_event(
@@ -391,4 +422,6 @@ def _latest_date(records: ParticipantRecords) -> str:
     dates += [r.date for r in records.procedures]
     dates += [r.start for r in records.medications] + [r.end for r in records.medications if r.end]
     dates += [r.onset for r in records.adverse_events]
-    return max(d for d in dates if len(d) == 10)
+    full = [d for d in dates if len(d) == 10]
+    # With only year-precision dates (format: year), the start of the latest year.
+    return max(full) if full else f"{max(dates)[:4]}-01-01"

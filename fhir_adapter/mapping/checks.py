@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from fhir_adapter.mapping.constructs import construct_problems
 from fhir_adapter.mapping.readcheck import read_option_problems
 from fhir_adapter.mapping.spec import Column, MappingSpec
 from fhir_adapter.mapping.units import UnitError, check_ucum, resolve
@@ -100,14 +101,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     yield from _table_files(spec)
     yield from read_option_problems(spec)
     codes = spec.codes
-    sections: list[tuple[list[Any], Any]] = [(["participants"], spec.participants)]
-    for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):
-        if getattr(spec, name) is not None:
-            sections.append(([name], getattr(spec, name)))
-    sections += [(["observations", i], o) for i, o in enumerate(spec.observations)]
-    for loc, section in sections:
+    for loc, section in spec.sections():
         if section.table not in spec.tables:
             yield (f"table '{section.table}' is not declared under 'tables'", [*loc, "table"])
+    yield from construct_problems(spec)
 
     p = spec.participants
     yield from _targets(p.sex, SEX, "administrative gender", ["participants", "sex"])

@@ -6,6 +6,7 @@ partial ever reaches FHIR; the caller decides whether to go on (default) or stop
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,8 +25,14 @@ from fhir_adapter.mapping.records import (
     ProductRecord,
     RowError,
 )
-from fhir_adapter.mapping.spec import Column, LongObservations, MappingSpec, WideObservations
-from fhir_adapter.mapping.units import Converter, UnitError, resolve
+from fhir_adapter.mapping.spec import (
+    Column,
+    LongObservations,
+    MappingSpec,
+    WideObservations,
+    field_reads,
+)
+from fhir_adapter.mapping.units import Converter, UnitError, check_ucum, resolve
 from fhir_adapter.sources.row import SourceRow
 
 
@@ -63,12 +70,6 @@ class _Rows:
         return Origin(self.row.file, self.row.number)
 
 
-def _opt(
-    reader: Callable[[Column, F.Options], F.Reader], column: Column | None, options: F.Options
-) -> F.Reader | None:
-    return None if column is None else reader(column, options)
-
-
 class ParticipantMapper:
     """Compiled once per mapping; ``map`` is called once per participant."""
 
@@ -92,80 +93,66 @@ class ParticipantMapper:
     # --- compilation -------------------------------------------------------------------------
 
     def _compile(self) -> None:
+        """One reader per field, chosen by the field's declaration (``spec.reads``)."""
         s, o = self.spec, self.options
+
+        def read(section: Any, name: str) -> F.Reader | None:
+            column = getattr(section, name)
+            declared = field_reads(type(section), name)
+            assert declared is not None, name
+            return None if column is None else F.reader(column, declared, o[section.table])
+
+        def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
+            return tuple(read(section, name) for name in names)
+
+        def own_id(section: Any, column: str) -> F.Reader:
+            return F.text(Column(column=column), o[section.table])
+
         p = s.participants
-        po = o[p.table]
-        self._participant = (
-            F.text(p.sex, po),
-            F.date(p.birth_date, po),
-            F.text(p.arm, po),
-            F.date(p.enrolled, po),
-            F.text(p.status, po),
-            _opt(F.date, p.end, po),
-        )
+        self._participant = fields(p, "sex", "birth_date", "arm", "enrolled", "status", "end")
         if s.diagnosis:
-            do = o[s.diagnosis.table]
-            self._onset = F.date(s.diagnosis.onset, do)
+            self._onset = read(s.diagnosis, "onset")
         self._observations: list[tuple[Any, ...]] = []
         for section in s.observations:
-            so = o[section.table]
             if isinstance(section, WideObservations):
+                so = o[section.table]
                 values = [(v, F.result(v.column, so)) for v in section.values]
                 self._observations.append(
-                    ("wide", section, F.date(section.date, so), F.text(section.visit, so), values)
+                    ("wide", section, *fields(section, "date", "visit"), values)
                 )
             else:
                 self._observations.append(
                     (
                         "long",
                         section,
-                        F.date(section.date, so),
-                        F.text(section.visit, so),
-                        F.text(section.analyte, so),
-                        F.result(section.value, so),
-                        F.text(section.unit, so),
+                        *fields(section, "date", "visit", "analyte"),
+                        F.result(section.value, o[section.table]),
+                        read(section, "unit"),
                     )
                 )
         if s.procedures:
-            pr, ro = s.procedures, o[s.procedures.table]
+            pr = s.procedures
             self._procedure = (
-                F.text(Column(column=pr.id), ro),
-                F.text(pr.kind, ro),
-                F.date(pr.date, ro),
-                _opt(F.text, pr.route, ro),
-                _opt(F.text, pr.body_site, ro),
-                _opt(F.text, pr.product, ro),
+                own_id(pr, pr.id),
+                *fields(pr, "kind", "date", "route", "body_site", "product"),
             )
         if s.products:
-            pd, ro = s.products, o[s.products.table]
+            pd = s.products
             self._product = (
-                F.text(Column(column=pd.id), ro),
-                _opt(F.text, pd.harvest, ro),
-                F.date(pd.collected, ro),
-                F.text(pd.cell_type, ro),
-                F.number(pd.dose, ro),
-                _opt(F.number, pd.viability, ro),
+                own_id(pd, pd.id),
+                *fields(pd, "harvest", "collected", "cell_type", "dose", "viability"),
             )
         if s.medications:
-            md, ro = s.medications, o[s.medications.table]
+            md = s.medications
             self._medication = (
-                F.text(Column(column=md.line), ro),
-                F.text(md.drug, ro),
-                F.number(md.dose, ro),
-                F.text(md.dose_unit, ro),
-                _opt(F.whole, md.times_per_day, ro),
-                F.date(md.start, ro),
-                _opt(F.date, md.end, ro),
+                own_id(md, md.line),
+                *fields(md, "drug", "dose", "dose_unit", "times_per_day", "start", "end"),
             )
         if s.adverse_events:
-            ae, ro = s.adverse_events, o[s.adverse_events.table]
+            ae = s.adverse_events
             self._adverse = (
-                F.text(Column(column=ae.id), ro),
-                F.date(ae.onset, ro),
-                F.text(ae.term, ro),
-                F.text(ae.severity, ro),
-                F.text(ae.serious, ro),
-                _opt(F.text, ae.outcome, ro),
+                own_id(ae, ae.id),
+                *fields(ae, "onset", "term", "severity", "serious", "outcome"),
             )
 
     def subject_columns(self) -> dict[str, str]:
@@ -459,13 +446,24 @@ class ParticipantMapper:
 
     def _make_medication(self, r: _Rows) -> MedicationRecord:
         line, drug, dose, unit, per_day, start, end = (r.get(x) for x in self._medication)
-        assert self.spec.medications is not None
+        md = self.spec.medications
+        assert md is not None
         if dose is not None and dose < 0:
-            r.fail(self.spec.medications.dose.column, "range", "dose must not be negative")
+            r.fail(md.dose.column, "range", "dose must not be negative")
+        if dose is not None and unit is None and not r.failed:
+            r.fail(md.dose_unit.column, "required", "a dose needs its unit")
+        if unit is not None and md.dose_unit.map is None and not _is_ucum(unit):
+            r.fail(
+                md.dose_unit.column,
+                "unit",
+                "not a UCUM unit code; map the export's unit text to UCUM with 'map:' "
+                "(e.g. IU: '[IU]')",
+            )
         if start and end and end < start:
-            end_column = self.spec.medications.end.column if self.spec.medications.end else None
-            r.fail(end_column, "date", "end date is before the start date")
-        return MedicationRecord(line, drug, dose, unit, per_day, start, end, r.origin)
+            r.fail(md.end.column if md.end else None, "date", "end date is before the start date")
+        return MedicationRecord(
+            line, drug, dose, unit, per_day, bool(md.daily_total), start, end, r.origin
+        )
 
     def _make_adverse(self, r: _Rows) -> AdverseEventRecord:
         aid, onset, term, severity, serious, outcome = (r.get(x) for x in self._adverse)
@@ -501,6 +499,15 @@ class ParticipantMapper:
                             "no such harvest procedure for this participant",
                         )
                     )
+
+
+@functools.lru_cache(maxsize=256)
+def _is_ucum(code: str) -> bool:
+    try:
+        check_ucum(code)
+    except UnitError:
+        return False
+    return True
 
 
 def _table_of(mapper: ParticipantMapper, row: SourceRow) -> str:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from fhir_adapter.mapping.spec import Column, ReadOptions, TableSpec
+from fhir_adapter.mapping.spec import Column, FieldReads, ReadKind, ReadOptions, TableSpec
 from fhir_adapter.mapping.values import (
+    ISO_DATE_FORMATS,
+    parse_count,
     parse_date,
     parse_decimal,
-    parse_int,
     parse_result,
     parse_year,
 )
@@ -82,69 +83,113 @@ def _raw(column: Column, options: Options) -> Reader:
 
     def read(values: dict[str, object]) -> object:
         cell = values.get(name)  # type: ignore[arg-type]
-        if cell is None or (isinstance(cell, str) and cell.strip() in missing):
+        if isinstance(cell, str):
+            cell = cell.strip()
+            # Only spaces is never a value, whatever 'missing' lists: FHIR has no empty value.
+            if not cell or cell in missing:
+                cell = None
+        if cell is None:
             if required:
                 raise FieldProblem(name, "required", "a value is required")
             return None
-        return cell.strip() if isinstance(cell, str) else cell
+        return cell
 
     return read
 
 
-def _wrap(column: Column, options: Options, convert: Callable[[object], Any], rule: str) -> Reader:
+def _reader(
+    column: Column,
+    options: Options,
+    convert: Callable[[object], Any],
+    canonical: Callable[[str], Any],
+    rule: str,
+) -> Reader:
+    """Blank handling, then the code map when there is one, then the conversion.
+
+    A cell goes through ``convert`` (the table's own forms: its decimal separator and date
+    formats). A map target goes through ``canonical`` instead: it is written in the mapping
+    file, so it uses the file's forms ('.' decimals, YYYY-MM-DD); the loader has already
+    checked that every target converts (``mapping/constructs.py``).
+    """
     raw = _raw(column, options)
     name = column.column
+    table = column.map
 
     def read(values: dict[str, object]) -> Any:
         cell = raw(values)
         if cell is None:
             return None
         try:
-            return convert(cell)
+            if table is None:
+                return convert(cell)
+            target = table.get(str(cell))
+            if target is None:
+                raise FieldProblem(
+                    name, "code", "value is not in the mapping's code table for this column"
+                )
+            return canonical(target)
         except (ValueError, ArithmeticError) as exc:
             raise FieldProblem(name, rule, str(exc)) from None
 
     return read
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def text(column: Column, options: Options) -> Reader:
     """Cell text, through the column's code map when it has one."""
-    if column.map is None:
-        return _wrap(column, options, str, "text")
-    table = column.map
-
-    def lookup(cell: object) -> str:
-        key = str(cell)
-        if key not in table:
-            raise ValueError("value is not in the mapping's code table for this column")
-        return table[key]
-
-    return _wrap(column, options, lookup, "code")
+    return _reader(column, options, str, _same, "text")
 
 
 def date(column: Column, options: Options) -> Reader:
     if column.format == "year":
-        return _wrap(column, options, parse_year, "date")
+        return _reader(column, options, parse_year, parse_year, "date")
     formats = options.date_formats
-    return _wrap(column, options, lambda cell: parse_date(cell, formats), "date")
+    return _reader(
+        column,
+        options,
+        lambda cell: parse_date(cell, formats),
+        lambda target: parse_date(target, ISO_DATE_FORMATS),
+        "date",
+    )
 
 
 def number(column: Column, options: Options) -> Reader:
     decimal = options.decimal
-    return _wrap(column, options, lambda cell: parse_decimal(cell, decimal), "number")
+    return _reader(
+        column, options, lambda cell: parse_decimal(cell, decimal), parse_decimal, "number"
+    )
 
 
-def whole(column: Column, options: Options) -> Reader:
-    return _wrap(column, options, parse_int, "number")
+def count(column: Column, options: Options) -> Reader:
+    """A whole number of at least 1, such as administrations per day."""
+    decimal = options.decimal
+    return _reader(column, options, lambda cell: parse_count(cell, decimal), parse_count, "number")
+
+
+READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
+    "text": text,
+    "date": date,
+    "number": number,
+    "count": count,
+}
+
+
+def reader(column: Column, declared: FieldReads, options: Options) -> Reader:
+    """The reader a field's declaration calls for (``spec.reads``)."""
+    return READERS[declared.kind](column, options)
 
 
 def result(column_name: str, options: Options) -> Reader:
     """A laboratory result: an optional comparator ('<0.10') and a decimal; blank is None."""
     decimal, comparators = options.decimal, options.comparators
-    return _wrap(
+    return _reader(
         Column(column=column_name, required=False),
         options,
         lambda cell: parse_result(cell, decimal, comparators),
+        _same,
         "number",
     )
 

@@ -38,8 +38,8 @@ class RowError:
 @dataclass(frozen=True, slots=True)
 class Participant:
     subject: str
-    sex: str
-    birth_date: str
+    sex: str | None
+    birth_date: str | None
     arm_code: str
     arm_name: str
     enrolled: str
@@ -84,7 +84,7 @@ class ProductRecord:
     harvest: str | None
     collected: str
     cell_type: str
-    dose: Decimal
+    dose: Decimal | None
     dose_unit: str
     viability: Decimal | None
     origin: Origin
@@ -94,9 +94,10 @@ class ProductRecord:
 class MedicationRecord:
     line: str
     drug: str
-    dose: Decimal
-    dose_unit: str
+    dose: Decimal | None
+    dose_unit: str | None
     times_per_day: int | None
+    daily_total: bool  # the mapping says the dose is the total per day (no schedule)
     start: str
     end: str | None
     origin: Origin

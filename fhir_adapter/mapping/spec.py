@@ -7,6 +7,8 @@ The published JSON Schema (``mappings/mapping.schema.json``) is generated from t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -115,16 +117,32 @@ class TableSpec(ReadOptions):
 
 
 class Column(_Strict):
-    """Where a field comes from: a column (optionally through a code map) or a constant."""
+    """Where a field comes from: a column (optionally through a code map) or a constant.
 
-    column: str | None = None
-    value: str | None = Field(None, description="Constant used for every row instead of a column.")
-    map: dict[str, str] | None = Field(
-        None, description="Local code → standard key; a value not in the map is a row error."
+    Every key is applied on every field that accepts a Column, or refused when the mapping
+    is loaded (``mapping/constructs.py``): nothing here is ever silently ignored.
+    """
+
+    column: str | None = Field(None, min_length=1)
+    value: str | None = Field(
+        None,
+        min_length=1,
+        description="Constant used for every row instead of a column, read like a cell of "
+        "the section's table.",
     )
-    required: bool = True
+    map: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        description="Local code → value; a cell not in the map is a row error. Targets are "
+        "written as in this file: numbers with '.', dates as YYYY-MM-DD (or YYYY with "
+        "format: year).",
+    )
+    required: bool = Field(
+        True,
+        description="false: a blank cell leaves the element out. Refused on fields every "
+        "resource needs (see x-blank), and with 'value'.",
+    )
     format: Literal["date", "year"] | None = Field(
-        None, description="'year' reads a four-digit year instead of a full date."
+        None, description="Date fields only: 'year' reads a four-digit year instead of a full date."
     )
 
     @model_validator(mode="before")
@@ -139,7 +157,50 @@ class Column(_Strict):
         return self
 
 
-ColumnRef = Annotated[Column, Field(description="A column name, or {column|value, map, required}.")]
+ColumnRef = Annotated[
+    Column, Field(description="A column name, or {column|value, map, required, format}.")
+]
+
+ReadKind = Literal["text", "date", "number", "count"]
+
+
+@dataclass(frozen=True)
+class FieldReads:
+    """How the engine reads one Column field, declared once beside the field.
+
+    ``kind``: text (through the map when given), date, decimal number, or count (a whole
+    number of at least 1). ``blank``: whether ``required: false`` is possible, a blank cell
+    then leaving the element out of the resource; where the resource cannot do without the
+    element, ``required: false`` is refused at load instead.
+    """
+
+    kind: ReadKind
+    blank: bool
+
+
+def reads(
+    kind: ReadKind, *, blank: bool = False, optional: bool = False, description: str | None = None
+) -> Any:
+    """A Column field's declaration, published in the JSON Schema as ``x-reads``/``x-blank``."""
+    extra: dict[str, Any] = {"x-reads": kind, "x-blank": "omit" if blank else "row-error"}
+    default: Any = None if optional else ...
+    return Field(default, description=description, json_schema_extra=extra)
+
+
+def field_reads(model: type[BaseModel], name: str) -> FieldReads | None:
+    """The declared reading of field ``name`` of a section model, None for non-Column fields."""
+    extra = model.model_fields[name].json_schema_extra
+    if not isinstance(extra, dict) or "x-reads" not in extra:
+        return None
+    return FieldReads(extra["x-reads"], extra["x-blank"] == "omit")  # type: ignore[arg-type]
+
+
+def column_fields(section: BaseModel) -> Iterator[tuple[str, Column | None, FieldReads]]:
+    """Every Column field of a section: its name, its value (None when absent), its reading."""
+    for name in type(section).model_fields:
+        declared = field_reads(type(section), name)
+        if declared is not None:
+            yield name, getattr(section, name), declared
 
 
 # --- study -----------------------------------------------------------------------------------
@@ -215,17 +276,17 @@ class _Section(_Strict):
 
 
 class Participants(_Section):
-    sex: ColumnRef
-    birth_date: ColumnRef
-    arm: ColumnRef
-    enrolled: ColumnRef
-    status: ColumnRef
-    end: ColumnRef | None = None
+    sex: ColumnRef = reads("text", blank=True, description="Patient.gender.")
+    birth_date: ColumnRef = reads("date", blank=True, description="Patient.birthDate.")
+    arm: ColumnRef = reads("text", description="A study.arms code.")
+    enrolled: ColumnRef = reads("date", description="ResearchSubject.period.start.")
+    status: ColumnRef = reads("text", description="R4 research-subject-status code.")
+    end: ColumnRef | None = reads("date", blank=True, optional=True)
 
 
 class Diagnosis(_Section):
     condition: str = Field(description="Key in codes.conditions, e.g. 't2dm'.")
-    onset: ColumnRef
+    onset: ColumnRef = reads("date")
 
 
 class ObservedValue(_Strict):
@@ -233,13 +294,15 @@ class ObservedValue(_Strict):
     analyte: str = Field(description="Key in codes.analytes.")
     unit: str = Field(description="UCUM code of the unit the source reports.")
     convert_to: str | None = Field(None, description="UCUM unit to convert to (optional).")
-    decimals: int | None = Field(None, ge=0, le=6, description="Rounding after conversion.")
+    decimals: int | None = Field(
+        None, ge=0, le=6, description="Rounding after conversion (only with convert_to)."
+    )
 
 
 class WideObservations(_Section):
     layout: Literal["wide"]
-    date: ColumnRef
-    visit: ColumnRef
+    date: ColumnRef = reads("date")
+    visit: ColumnRef = reads("text")
     values: list[ObservedValue] = Field(min_length=1)
 
 
@@ -250,11 +313,13 @@ class Conversion(_Strict):
 
 class LongObservations(_Section):
     layout: Literal["long"]
-    date: ColumnRef
-    visit: ColumnRef
-    analyte: ColumnRef = Field(description="Test-code column mapped to analyte keys.")
+    date: ColumnRef = reads("date")
+    visit: ColumnRef = reads("text")
+    analyte: ColumnRef = reads("text", description="Test-code column mapped to analyte keys.")
     value: str = Field(description="Result column.")
-    unit: ColumnRef = Field(description="Unit column (map local unit text to UCUM if needed).")
+    unit: ColumnRef = reads(
+        "text", description="Unit column (map local unit text to UCUM if needed)."
+    )
     convert: dict[str, Conversion] = Field(
         default_factory=dict, description="Per analyte key: convert to another unit."
     )
@@ -265,43 +330,70 @@ Observations = Annotated[WideObservations | LongObservations, Field(discriminato
 
 class Procedures(_Section):
     id: str = Field(description="Column with the procedure's own identifier.")
-    kind: ColumnRef = Field(description="Mapped to keys in codes.procedures.")
-    date: ColumnRef
-    route: ColumnRef | None = Field(None, description="Mapped to keys in codes.routes.")
-    body_site: ColumnRef | None = Field(None, description="Mapped to keys in codes.body_sites.")
-    product: ColumnRef | None = Field(None, description="Cell product infused (products.id).")
+    kind: ColumnRef = reads("text", description="Mapped to keys in codes.procedures.")
+    date: ColumnRef = reads("date")
+    route: ColumnRef | None = reads(
+        "text", blank=True, optional=True, description="Mapped to keys in codes.routes."
+    )
+    body_site: ColumnRef | None = reads(
+        "text", blank=True, optional=True, description="Mapped to keys in codes.body_sites."
+    )
+    product: ColumnRef | None = reads(
+        "text", blank=True, optional=True, description="Cell product infused (products.id)."
+    )
 
 
 class Products(_Section):
     id: str
-    harvest: ColumnRef | None = Field(None, description="Harvest procedure id (procedures.id).")
-    collected: ColumnRef
-    cell_type: ColumnRef = Field(description="Mapped to keys in codes.cell_types.")
-    dose: ColumnRef
+    harvest: ColumnRef | None = reads(
+        "text", blank=True, optional=True, description="Harvest procedure id (procedures.id)."
+    )
+    collected: ColumnRef = reads("date")
+    cell_type: ColumnRef = reads("text", description="Mapped to keys in codes.cell_types.")
+    dose: ColumnRef = reads("number", blank=True, description="Cell dose (cell-dose extension).")
     dose_unit: str = Field("10*6/kg", description="UCUM unit of the dose column.")
-    viability: ColumnRef | None = None
+    viability: ColumnRef | None = reads("number", blank=True, optional=True)
 
 
 class Medications(_Section):
     line: str = Field(description="Column numbering the participant's medication lines.")
-    drug: ColumnRef = Field(description="Mapped to keys in codes.drugs.")
-    dose: ColumnRef
-    dose_unit: ColumnRef = Field(description="Mapped to UCUM ('IU' → '[IU]').")
-    times_per_day: ColumnRef | None = Field(
-        None, description="Without it, the dose is read as a daily total."
+    drug: ColumnRef = reads("text", description="Mapped to keys in codes.drugs.")
+    dose: ColumnRef = reads(
+        "number",
+        blank=True,
+        description="Per administration with times_per_day; the total per day with "
+        "daily_total: true.",
     )
-    start: ColumnRef
-    end: ColumnRef | None = None
+    dose_unit: ColumnRef = reads(
+        "text", blank=True, description="Mapped to UCUM ('IU' → '[IU]'); needed with a dose."
+    )
+    times_per_day: ColumnRef | None = reads(
+        "count",
+        blank=True,
+        optional=True,
+        description="Administrations per day, a whole number (map text such as '2x/day' to "
+        "'2'); text that is not a number is a row error.",
+    )
+    daily_total: bool | None = Field(
+        None,
+        description="true: the dose column is the total per day (no schedule). Required "
+        "when times_per_day is absent, so a per-administration dose is never taken for a "
+        "daily total.",
+    )
+    start: ColumnRef = reads("date")
+    end: ColumnRef | None = reads("date", blank=True, optional=True)
 
 
 class AdverseEvents(_Section):
     id: str
-    onset: ColumnRef
-    term: ColumnRef
-    severity: ColumnRef = Field(description="Mapped to mild | moderate | severe.")
-    serious: ColumnRef = Field(description="Mapped to serious | non-serious.")
-    outcome: ColumnRef | None = Field(
-        None,
+    onset: ColumnRef = reads("date")
+    term: ColumnRef = reads("text", description="AdverseEvent.event.text (free text).")
+    severity: ColumnRef = reads("text", description="Mapped to mild | moderate | severe.")
+    serious: ColumnRef = reads("text", description="Mapped to serious | non-serious.")
+    outcome: ColumnRef | None = reads(
+        "text",
+        blank=True,
+        optional=True,
         description="Mapped to resolved | recovering | ongoing | resolvedWithSequelae | "
         "fatal | unknown.",
     )
@@ -324,3 +416,13 @@ class MappingSpec(_Strict):
     products: Products | None = None
     medications: Medications | None = None
     adverse_events: AdverseEvents | None = None
+
+    def sections(self) -> Iterator[tuple[list[Any], _Section]]:
+        """Every record section with its key path in the file, participants first."""
+        yield ["participants"], self.participants
+        for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):
+            section = getattr(self, name)
+            if section is not None:
+                yield [name], section
+        for index, observed in enumerate(self.observations):
+            yield ["observations", index], observed

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _YEAR = re.compile(r"^\d{4}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE_FORMATS = ("%Y-%m-%d",)
 
 
 def parse_decimal(text: object, decimal: str = ".") -> Decimal:
@@ -89,8 +90,9 @@ def parse_year(text: object) -> str:
     return raw
 
 
-def parse_int(text: object) -> int:
-    value = parse_decimal(text)
-    if value != value.to_integral_value() or value < 0:
-        raise ValueError("expected a whole non-negative number")
+def parse_count(text: object, decimal: str = ".") -> int:
+    """A whole number of at least 1 ('2', '2.0'); '2x/day' or '0' is refused, never guessed."""
+    value = parse_decimal(text, decimal)
+    if value != value.to_integral_value() or value < 1:
+        raise ValueError("expected a whole number, 1 or more")
     return int(value)
