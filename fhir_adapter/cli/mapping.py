@@ -72,7 +72,9 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
     with row_progress("mapping", enabled=progress) as advance:
         for participant in mapping.participants(on_rows=advance):
             if writer:
-                writer.write_participant(participant.key, participant.resources)
+                first = participant.origins.get(f"Patient/{participant.key}")
+                writer.write_participant(participant.key, participant.resources,
+                                         f"{first.file} row {first.row}" if first else "")
 
 
 @click.command("map")
@@ -90,7 +92,8 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder: bundles/ (one transaction Bundle per participant plus "
-    "study.json), ndjson/ (one file per resource type) and summary.json.",
+    "study.json), ndjson/ (one file per resource type), index.csv (participant source key → "
+    "bundle file) and summary.json. Created owner-only: it holds patient data.",
 )
 @click.option(
     "--format",
@@ -135,6 +138,10 @@ def map_command(
         raise
     writer.commit(json.dumps(mapping.report.as_dict(), indent=2))
     print_report(mapping.report, as_json)
+    if not as_json:
+        wrote = ", ".join(f"{name}/" for name in writer.formats)
+        stdout.print(f"wrote {out_dir}: {wrote}, index.csv (participant → bundle), "
+                     "summary.json", highlight=False)
     raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
 
 

@@ -85,7 +85,8 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
     if report.dry_run:
         for planned in report.planned[:50]:
             actions = ", ".join(f"{n} to {a}" for a, n in sorted(planned.actions.items()))
-            stdout.print(f"  {planned.label}: {actions}", highlight=False)
+            who = f"{planned.subject} ({planned.label})" if planned.subject else planned.label
+            stdout.print(f"  {who}: {actions}", highlight=False)
         if len(report.planned) > 50:
             stdout.print(f"  ... and {len(report.planned) - 50} more participants (see --json)")
     for failure in report.failures[:30]:

@@ -1,4 +1,5 @@
-"""Write mapped resources to disk: transaction Bundles per participant and/or NDJSON per type.
+"""Write mapped resources to disk: transaction Bundles per participant and/or NDJSON per type,
+and ``index.csv`` (participant source key → bundle file, resource count).
 
 Output is assembled in a temporary folder beside the target and moved into place only when
 the run finished, so an interrupted or failed run never leaves a half-written result. The
@@ -7,6 +8,8 @@ resources hold patient data: folders are created 0700 and files 0600 (see docs/s
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import tempfile
@@ -26,14 +29,20 @@ class OutputWriter:
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=".fhir-adapter-out-", dir=self.out_dir.parent))
         self._ndjson: dict[str, IO[bytes]] = {}
+        self._index: list[tuple[str, ...]] = []
         for name in formats:
             (self._tmp / name).mkdir(mode=0o700)
 
     def write_study(self, resources: list[dict[str, Any]]) -> None:
         self._write("study", resources)
 
-    def write_participant(self, key: str, resources: list[dict[str, Any]]) -> None:
+    def write_participant(self, key: str, resources: list[dict[str, Any]],
+                          source: str = "") -> None:
+        """Write one participant; ``source`` ("subjects.csv row 5") goes into the index."""
         self._write(key, resources)
+        subject = subject_of(resources)
+        bundle = f"bundles/{key}.json" if "bundles" in self.formats else ""
+        self._index.append((subject, source, key, bundle, str(len(resources))))
 
     def _write(self, name: str, resources: list[dict[str, Any]]) -> None:
         texts = [canonical_json(r) for r in resources]
@@ -55,8 +64,9 @@ class OutputWriter:
         """Move the finished output into ``out_dir``, replacing an earlier run's files."""
         self._close()
         _private_write(self._tmp / "summary.json", (summary_json + "\n").encode())
+        _private_write(self._tmp / "index.csv", _index_csv(self._index))
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in (*FORMATS, "summary.json"):
+        for name in (*FORMATS, "summary.json", "index.csv"):
             target = self.out_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -80,3 +90,28 @@ def _private_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a new owner-only (0600) file."""
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
         handle.write(data)
+
+
+INDEX_COLUMNS = ("subject", "source", "patient_id", "bundle", "resources")
+
+
+def subject_of(resources: list[dict[str, Any]]) -> str:
+    """The participant's source key: the Patient's business identifier value."""
+    patient = next((r for r in resources if r.get("resourceType") == "Patient"), None)
+    identifiers = (patient or {}).get("identifier") or [{}]
+    value = identifiers[0].get("value", "") if isinstance(identifiers[0], dict) else ""
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    """Keep a spreadsheet from reading a cell as a formula (OWASP CSV injection)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _index_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """participant source key → bundle file and resource count, for finding a participant."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(INDEX_COLUMNS)
+    writer.writerows([_cell(c) for c in row] for row in sorted(rows))
+    return buffer.getvalue().encode()

@@ -18,6 +18,7 @@ from fhir_adapter.errors import (
 )
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
+from fhir_adapter.pipeline.output import subject_of as _subject_of
 from fhir_adapter.sync.audit import LedgerAudit, audit_ledger
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
 from fhir_adapter.sync.plan import (
@@ -164,8 +165,10 @@ class SyncEngine:
     def _job(self, participant: MappedParticipant) -> _Job:
         first = participant.origins[f"Patient/{participant.key}"]
         label = f"{first.file} row {first.row}"
-        return _Job(self._plan(participant.key, label, participant.resources),
-                    participant.origins)
+        plan = self._plan(participant.key, label, participant.resources)
+        if self.options.dry_run:
+            plan.subject = _subject_of(participant.resources)
+        return _Job(plan, participant.origins)
 
     def _remove_absent(self, report: SyncReport, mapping: StudyMapping, seen: set[str]) -> None:
         rejected = set(mapping.report.rejected_keys)
@@ -319,7 +322,8 @@ class SyncEngine:
             outcome = {Action.CREATE: "created", Action.UPDATE: "updated",
                        Action.DELETE: "deleted", Action.MARK: "marked"}[write.action]
             report.add(write.resource_type, outcome)
-        report.planned.append(PlannedParticipant(plan.participant, plan.label, actions))
+        report.planned.append(PlannedParticipant(plan.participant, plan.label, actions,
+                                                 plan.subject))
 
 
 def _outcome(write: Write, result: EntryResult) -> str:

@@ -47,6 +47,7 @@ class Write:
 class ParticipantPlan:
     participant: str  # the Patient id: no PHI
     label: str  # where to find the participant in the source ("subjects.csv row 5")
+    subject: str = ""  # the source key, for the dry-run plan only (never logged)
     writes: list[Write] = field(default_factory=list)
     unchanged: dict[str, int] = field(default_factory=dict)  # type → count
     kept: dict[str, int] = field(default_factory=dict)

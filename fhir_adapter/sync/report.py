@@ -52,6 +52,7 @@ class PlannedParticipant:
     participant: str
     label: str
     actions: dict[str, int]  # "create"/"update"/"delete"/"mark" → count
+    subject: str = ""  # the source key, shown in the dry-run plan the user asked for
 
 
 @dataclass
