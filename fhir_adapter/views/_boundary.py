@@ -62,7 +62,11 @@ def decimal_boundary(value: object, *, high: bool, precision: int | None) -> Dec
 
 def date_boundary(value: str, *, high: bool, precision: int | None) -> str | None:
     match = _DATE.match(value)
-    if not match or (precision is not None and precision not in _DATE_PRECISIONS):
+    if (
+        not match
+        or match[1] == "0000"
+        or (precision is not None and precision not in _DATE_PRECISIONS)
+    ):
         return None
     year, month, day = _fill_date(match.groups(), high=high)
     text = f"{year:04d}-{month:02d}-{day:02d}"
@@ -77,7 +81,7 @@ def datetime_boundary(value: str, *, high: bool, precision: int | None) -> str |
     body = value[: zone_match.start()] if zone_match else value
     date_text, _, time_text = body.partition("T")
     date_match = _DATE.match(date_text)
-    if not date_match:
+    if not date_match or date_match[1] == "0000":
         return None
     year, month, day = _fill_date(date_match.groups(), high=high)
     time_filled = _fill_time(time_text, high=high) if time_text else _fill_time("", high=high)

@@ -132,16 +132,11 @@ def _write_parquet(view: ViewDefinition, rows: Iterable[dict[str, Any]], handle:
         batch: list[dict[str, Any]] = []
 
         def flush() -> None:
-            columns = [[convert(row[name]) for row in batch] for convert, name in converters]
-            writer.write_table(
-                pa.Table.from_arrays(
-                    [
-                        pa.array(values, type=field.type)
-                        for values, field in zip(columns, schema, strict=True)
-                    ],
-                    schema=schema,
-                )
-            )
+            arrays = [
+                _arrow_array(view, column, [convert(row[name]) for row in batch])
+                for column, (convert, name) in zip(view.columns, converters, strict=True)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             batch.clear()
 
         for row in rows:
@@ -152,6 +147,20 @@ def _write_parquet(view: ViewDefinition, rows: Iterable[dict[str, Any]], handle:
         if batch or count == 0:
             flush()
     return count
+
+
+def _arrow_array(view: ViewDefinition, column: Column, values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=_arrow_type(column))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # e.g. DECIMAL(4,1) for 1.25
+        raise ViewEvaluationError(
+            f"column '{column.name}': a value does not fit {_base_type(column)}; widen the "
+            "column's ansi/type tag",
+            file=view.file,
+            key=f"{column.key}.tags",
+        ) from None
 
 
 def _base_type(column: Column) -> str:
