@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from fhir_adapter.cli._errors import EXIT_OK, EXIT_ROW_ERRORS, reports_errors
@@ -192,11 +193,32 @@ def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, ch
         counts = ", ".join(f"{n} {sev}" for sev, n in sorted(result.by_severity.items()))
         stdout.print(f"$validate on {result.server}: {result.resources:,} resources; "
                      f"issues: {counts or 'none'}")
-        for finding in [f for f in result.findings if f.severity in ("fatal", "error")][:30]:
-            stderr.print(f"[red]{finding.severity}[/red] {finding.where} {finding.resource} "
-                         f"{finding.location}: {finding.message}", highlight=False)
+        print_findings(result.findings)
     ok = mapping.report.ok and result.ok
     raise SystemExit(EXIT_OK if ok else EXIT_ROW_ERRORS)
+
+
+_SEVERITY_ORDER = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
+_COLOURS = {"fatal": "red", "error": "red", "warning": "yellow", "information": "blue"}
+
+
+def print_findings(findings: list[Any], groups: int = 15, rows: int = 3) -> None:
+    """$validate findings grouped by severity and message, errors first, with counts and
+    the first source rows of each group; the full list is in --json."""
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for finding in findings:
+        grouped.setdefault((finding.severity, finding.message), []).append(finding)
+    ordered = sorted(grouped.items(), key=lambda item: (_SEVERITY_ORDER.get(item[0][0], 9),
+                                                        -len(item[1]), item[0][1]))
+    for (severity, message), members in ordered[:groups]:
+        where = "; ".join(f"{m.where} ({m.location})" if m.location else m.where
+                          for m in members[:rows])
+        more = f" and {len(members) - rows} more" if len(members) > rows else ""
+        colour = _COLOURS.get(severity, "white")
+        stderr.print(f"[{colour}]{severity}[/{colour}] ×{len(members):,} {escape(message)}\n"
+                     f"    at {escape(where)}{more}", highlight=False)
+    if len(ordered) > groups:
+        stderr.print(f"... and {len(ordered) - groups} more kinds of finding (see --json)")
 
 
 @click.command("schema")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -74,5 +75,44 @@ def _record(report: ValidationReport, resource: dict[str, Any], origin: Origin |
         if keep(issue.severity):
             report.findings.append(ValidationFinding(
                 issue.severity, f"{resource['resourceType']}/{resource['id']}", where,
-                ", ".join(issue.expression or issue.location),
-                redact_diagnostics(issue.diagnostics)))
+                ", ".join(_element(p) for p in (issue.expression or issue.location)),
+                _shown(issue.diagnostics, resource)))
+
+
+# HAPI locates issues inside the $validate Parameters: "Parameters.parameter[0].resource/
+# *Observation/obs-1*/.code" means Observation.code.
+_WRAPPED = re.compile(r"^Parameters\.parameter\[\d+\]\.resource/\*([A-Za-z]+)/[^*]*\*/\.?")
+
+
+def _element(location: str) -> str:
+    """The FHIRPath of an issue within the resource, without HAPI's Parameters wrapper."""
+    match = _WRAPPED.match(location)
+    if not match:
+        return location
+    rest = location[match.end():]
+    return f"{match.group(1)}.{rest}" if rest else match.group(1)
+
+
+def _shown(diagnostics: str | None, resource: dict[str, Any]) -> str:
+    """Redacted diagnostics, keeping the code system URIs our own resources use (public
+    terminology names such as http://loinc.org, not patient data)."""
+    systems = sorted(_systems(resource), key=len, reverse=True)
+    text = diagnostics or ""
+    for number, system in enumerate(systems):
+        text = text.replace(system, f"CODESYSTEM{number}X")
+    text = redact_diagnostics(text)
+    for number, system in enumerate(systems):
+        text = text.replace(f"CODESYSTEM{number}X", system)
+    return text
+
+
+def _systems(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["system"]} if isinstance(node.get("system"), str) and node.get(
+            "code") is not None else set()
+        for value in node.values():
+            found |= _systems(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_systems(item) for item in node)) if node else set()
+    return set()
