@@ -28,12 +28,15 @@ if [ ! -x "$repo/.venv/bin/python" ]; then
   echo "==> creating $repo/.venv"
   "$python" -m venv "$repo/.venv"
 fi
-echo "==> installing fhir-adapter and its test tools into .venv"
+echo "==> installing fhir-adapter and its test tools into .venv (first time: about 30 s)"
 pip_log="$repo/.venv/pip-install.log"
+started=$SECONDS
 if ! { "$repo/.venv/bin/python" -m pip install --upgrade pip &&
        "$repo/.venv/bin/python" -m pip install -e "$repo[test]"; } >"$pip_log" 2>&1; then
   tail -n 40 "$pip_log" >&2
   echo "error: installing the Python packages failed (full log: $pip_log)" >&2
   exit 7
 fi
+installed=$( (grep '^Successfully installed' "$pip_log" || true) | sed 's/^Successfully installed //' | wc -w)
+echo "    done in $((SECONDS - started)) s (${installed} packages installed or upgraded; log: .venv/pip-install.log)"
 export PATH="$repo/.venv/bin:$PATH"

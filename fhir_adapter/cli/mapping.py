@@ -182,7 +182,7 @@ def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, ch
     from fhir_adapter.verify import validate_on_server
 
     with make_client(**settings) as client, row_progress(
-            "validating on the server", enabled=not as_json) as advance:
+            "validating on the server", enabled=not as_json, unit="resources") as advance:
         result = validate_on_server(mapping, client, concurrency=settings["concurrency"],
                                     on_resource=lambda: advance(1))
     if as_json:

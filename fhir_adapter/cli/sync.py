@@ -143,7 +143,7 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
             started = _now()
             try:
                 with stop_signals_interrupt(), row_progress(
-                        "syncing participants", enabled=not as_json) as advance:
+                        "syncing", enabled=not as_json, unit="participants") as advance:
                     report = engine.run(mapping, on_participant=lambda: advance(1))
             except SyncInterruptedError as stop:
                 print_sync(stop.report, as_json)
@@ -208,7 +208,8 @@ def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None,
     mapping = StudyMapping(loaded, data_dir)
     path = ledger_path or default_ledger_path(LEDGER_DIR, settings["server_url"],
                                               loaded.spec.study.key)
-    with make_client(**settings) as client:
+    with make_client(**settings) as client, row_progress(
+            "reading the study back", enabled=not as_json, unit="") as _:
         if path.exists():
             with Ledger(path, server_url=settings["server_url"],
                         study_key=loaded.spec.study.key) as ledger:
