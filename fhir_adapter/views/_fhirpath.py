@@ -20,6 +20,7 @@ only: a message could quote resource content).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
@@ -49,6 +50,7 @@ _REFERENCE = re.compile(
 )
 
 
+@functools.cache
 def resource_types() -> frozenset[str]:
     """The R4 resource type names, from fhirpathpy's R4 model."""
     parents: Mapping[str, str] = R4_MODEL["type2Parent"]
