@@ -206,22 +206,28 @@ def column_fields(section: BaseModel) -> Iterator[tuple[str, Column | None, Fiel
 # --- study -----------------------------------------------------------------------------------
 
 
+# Study-level text goes into the ResearchStudy as written; FHIR has no empty values.
+_Text = Annotated[str, Field(min_length=1)]
+# A FHIR date of year, month or day precision (Period.start/end take dateTime; a date is one).
+_FhirDate = Annotated[str, Field(pattern=r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")]
+
+
 class Arm(_Strict):
-    code: str = Field(description="The value of the arm column in the source data.")
-    name: str = Field(description="ResearchStudy.arm.name and ResearchSubject.assignedArm.")
-    description: str | None = None
+    code: _Text = Field(description="The value of the arm column in the source data.")
+    name: _Text = Field(description="ResearchStudy.arm.name and ResearchSubject.assignedArm.")
+    description: _Text | None = None
 
 
 class StudyIdentifier(_Strict):
-    system: str
-    value: str
+    system: _Text
+    value: _Text
 
 
 class Study(_Strict):
     key: str = Field(description="Short slug used in resource ids, e.g. 'study-a'.")
-    title: str
+    title: _Text
     identifier: StudyIdentifier
-    identifier_base: str = Field(
+    identifier_base: _Text = Field(
         description="URI under which business-identifier systems are minted, one per record type."
     )
     status: Literal[
@@ -250,10 +256,10 @@ class Study(_Strict):
         ]
         | None
     ) = None
-    primary_purpose: str | None = Field(None, description="research-study-prim-purp-type code.")
-    description: str | None = None
-    period_start: str | None = None
-    period_end: str | None = None
+    primary_purpose: _Text | None = Field(None, description="research-study-prim-purp-type code.")
+    description: _Text | None = None
+    period_start: _FhirDate | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
+    period_end: _FhirDate | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
     arms: list[Arm] = Field(min_length=1)
 
     @field_validator("key")

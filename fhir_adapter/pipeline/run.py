@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fhir_adapter.errors import SourceDataError
+from fhir_adapter.errors import MappingSpecError, SourceDataError
 from fhir_adapter.fhir.ids import resource_id
 from fhir_adapter.fhir.resources import ResourceFactory
+from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
@@ -66,6 +67,31 @@ def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
     return found
 
 
+def structure_errors(built: list[tuple[Resource, Origin]]) -> list[RowError]:
+    """Row errors for built resources holding a null or empty element (``fhir.structure``).
+
+    Each names the source row the resource came from and the element path; the participant
+    is then left out whole, like any row error. Never pruned: an element that comes out
+    empty is a bug to see, not to hide.
+    """
+    errors = []
+    for resource, origin in built:
+        for problem in empty_elements(resource):
+            errors.append(
+                RowError(
+                    origin.file,
+                    origin.row,
+                    origin.column,
+                    "structure",
+                    f"{problem}, which FHIR does not allow; the resource was not written. "
+                    "This is a fault in the mapping or in fhir-adapter: report it with the "
+                    "mapping file",
+                    Origin(built[0][1].file, built[0][1].row),
+                )
+            )
+    return errors
+
+
 class StudyMapping:
     """Streams a study's participants; fills ``report`` as it goes.
 
@@ -93,7 +119,15 @@ class StudyMapping:
         self.report = MapReport(mapping.name, self.spec.mapping_version)
 
     def study_resources(self) -> list[Resource]:
+        """The ResearchStudy; built from the mapping file alone, so a structural problem in
+        it is the mapping's and raises ``MappingSpecError``."""
         study = self.factory.research_study()
+        for problem in empty_elements(study):
+            raise MappingSpecError(
+                f"{problem}, which FHIR does not allow; give that value under 'study'",
+                file=str(self.mapping.path),
+                key="study",
+            )
         self._count_and_check([study])
         return [study]
 
@@ -132,6 +166,11 @@ class StudyMapping:
                     continue
                 assert result.records is not None
                 built = self.factory.participant(result.records)
+                broken = structure_errors(built)
+                if broken:
+                    self.report.rejected_keys.append(built[0][0]["id"])
+                    self._reject(broken, result.rows_read, participant=True)
+                    continue
                 resources = [r for r, _ in built]
                 self._count_and_check(resources)
                 self.report.participants_mapped += 1
