@@ -131,3 +131,4 @@ class Injection:
     fingerprint: str
     entries: tuple[tuple[str | None, str | None], ...]  # (fullUrl, request.url) per entry
     locations: tuple[str | None, ...] = ()  # the server's own locations, for location faults
+    elapsed: float = 0.0  # seconds from the request's arrival to the injection

@@ -186,12 +186,16 @@ class FaultProxy:
         method = handler.command
         is_transaction = method == "POST" and _path_only(handler.path) == self.upstream.path
         fingerprint = hashlib.sha256(f"{method} {handler.path}".encode() + b"\0" + body).hexdigest()
+        arrived = time.monotonic()
         with self._in_flight():
-            fault, kill, number, run = self._admit(method, fingerprint, is_transaction)
+            fault, plan, kill, number, run = self._admit(method, fingerprint, is_transaction)
             entries = _entries(body) if is_transaction else ()
 
             def record(kind: FaultKind, locations: tuple[str | None, ...] = ()) -> None:
-                self._record(number, run, kind, fingerprint, entries, locations)
+                injection = Injection(
+                    number, run, kind, fingerprint, entries, locations, time.monotonic() - arrived
+                )
+                self._record(injection)
 
             if kill is not None and kill.phase is KillPhase.BEFORE_FORWARD:
                 kill.fire()
@@ -205,6 +209,8 @@ class FaultProxy:
             try:
                 status, headers, payload = self._forward(handler, method, body)
             except httpx.HTTPError:
+                if fault is not None and fault is not FaultKind.LATENCY_PAST_TIMEOUT:
+                    self._refund(plan, fault)
                 send(handler, 502, {"Content-Type": "text/plain"}, b"upstream unreachable")
                 return
             if kill is not None and kill.phase is KillPhase.AFTER_SERVER_COMMIT:
@@ -212,7 +218,10 @@ class FaultProxy:
                 reset(handler)
                 return
             if fault is not None and fault is not FaultKind.LATENCY_PAST_TIMEOUT:
-                self._answer_after_forwarding(handler, fault, record, status, headers, payload)
+                if not self._answer_after_forwarding(
+                    handler, fault, record, status, headers, payload
+                ):
+                    self._refund(plan, fault)
             else:
                 send(handler, status, headers, payload)
             if kill is not None and kill.phase is KillPhase.AFTER_ANSWER:
@@ -221,7 +230,7 @@ class FaultProxy:
 
     def _admit(
         self, method: str, fingerprint: str, is_transaction: bool
-    ) -> tuple[FaultKind | None, KillSwitch | None, int, int]:
+    ) -> tuple[FaultKind | None, FaultPlan | None, KillSwitch | None, int, int]:
         """Number the request, check Retry-After was honoured, draw its fault and kill."""
         now = time.monotonic()
         with self._lock:
@@ -242,22 +251,15 @@ class FaultProxy:
             fault = None
             if self.plan is not None and kill is None:
                 fault = self.plan.draw(is_transaction, self._dealt)
-            return fault, kill, number, self.run
+            return fault, self.plan, kill, number, self.run
 
-    def _record(
-        self,
-        number: int,
-        run: int,
-        kind: FaultKind,
-        fingerprint: str,
-        entries: tuple[tuple[str | None, str | None], ...],
-        locations: tuple[str | None, ...],
-    ) -> None:
+    def _record(self, injection: Injection) -> None:
         with self._lock:
-            self.injected[kind] += 1
-            self.injections.append(Injection(number, run, kind, fingerprint, entries, locations))
-            if kind in RETRY_AFTER_SECONDS:
-                self._not_before[fingerprint] = time.monotonic() + RETRY_AFTER_SECONDS[kind]
+            self.injected[injection.kind] += 1
+            self.injections.append(injection)
+            if injection.kind in RETRY_AFTER_SECONDS:
+                wait = RETRY_AFTER_SECONDS[injection.kind]
+                self._not_before[injection.fingerprint] = time.monotonic() + wait
 
     def _answer_without_forwarding(
         self, handler: _Handler, fault: FaultKind, record: _Record
@@ -301,7 +303,9 @@ class FaultProxy:
         status: int,
         headers: dict[str, str],
         payload: bytes,
-    ) -> None:
+    ) -> bool:
+        """Answer with ``fault`` applied; False (the answer passed on as is) when it does not
+        apply, e.g. no location to rewrite because the server refused the transaction."""
         if fault is FaultKind.RESET_AFTER_FORWARD:
             record(fault)
             reset(handler)
@@ -314,14 +318,16 @@ class FaultProxy:
         elif fault in TRANSACTION_ONLY and (rewritten := self._rewrite(fault, status, payload)):
             record(fault, rewritten[1])
             send(handler, status, headers, rewritten[0])
-        else:  # the fault does not apply to this answer (say, the server refused): pass it on
-            self._refund(fault)
+        else:
             send(handler, status, headers, payload)
+            return False
+        return True
 
-    def _refund(self, fault: FaultKind) -> None:
+    def _refund(self, plan: FaultPlan | None, fault: FaultKind) -> None:
+        """Give a dealt fault back to the plan that dealt it (not the current one)."""
         with self._lock:
-            if self.plan is not None:
-                self.plan.refund(fault, self._dealt)
+            if plan is not None:
+                plan.refund(fault, self._dealt)
 
     def _rewrite(
         self, fault: FaultKind, status: int, payload: bytes

@@ -184,10 +184,15 @@ class FaultSuite:
         report: SyncReport | None,
         error: BaseException | None,
     ) -> None:
+        # Only answers the client surely read: sent well within its read timeout, and not
+        # followed by a retry of the same request.
+        in_time = self.config.read_timeout - 0.5
         located = [
             i
             for i in self.proxy.injections_of(run)
-            if i.kind in TRANSACTION_ONLY and not self.proxy.retried_later(i)
+            if i.kind in TRANSACTION_ONLY
+            and i.elapsed < in_time
+            and not self.proxy.retried_later(i)
         ]
         if located:
             self.proxy.wait_idle()
