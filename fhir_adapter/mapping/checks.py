@@ -13,6 +13,7 @@ from fhir_adapter.mapping.constructs import construct_problems
 from fhir_adapter.mapping.readcheck import read_option_problems
 from fhir_adapter.mapping.spec import Column, MappingSpec
 from fhir_adapter.mapping.units import UnitError, check_ucum, resolve
+from fhir_adapter.mapping.values import before
 
 Problem = tuple[str, Sequence[Any]]
 
@@ -105,6 +106,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         if section.table not in spec.tables:
             yield (f"table '{section.table}' is not declared under 'tables'", [*loc, "table"])
     yield from construct_problems(spec)
+
+    study = spec.study
+    if study.period_start and study.period_end and before(study.period_end, study.period_start):
+        yield "period_end is before period_start", ["study", "period_end"]
 
     p = spec.participants
     yield from _targets(p.sex, SEX, "administrative gender", ["participants", "sex"])

@@ -33,6 +33,7 @@ from fhir_adapter.mapping.spec import (
     field_reads,
 )
 from fhir_adapter.mapping.units import Converter, UnitError, check_ucum, resolve
+from fhir_adapter.mapping.values import before
 from fhir_adapter.sources.row import SourceRow
 
 
@@ -45,12 +46,12 @@ class ParticipantResult:
 
 
 class _Rows:
-    """Collects problems while reading one row's fields."""
+    """Collects problems while reading one row's fields; ``birth`` dates the participant."""
 
-    __slots__ = ("row", "errors", "failed")
+    __slots__ = ("row", "errors", "failed", "birth")
 
-    def __init__(self, row: SourceRow, errors: list[RowError]):
-        self.row, self.errors, self.failed = row, errors, False
+    def __init__(self, row: SourceRow, errors: list[RowError], birth: str | None = None):
+        self.row, self.errors, self.failed, self.birth = row, errors, False, birth
 
     def get(self, reader: Callable[[dict[str, object]], Any] | None) -> Any:
         if reader is None:
@@ -64,6 +65,26 @@ class _Rows:
     def fail(self, column: str | None, rule: str, message: str) -> None:
         self.failed = True
         self.errors.append(RowError(self.row.file, self.row.number, column, rule, message))
+
+    def after_birth(self, date: str | None, column: Column | None) -> None:
+        """An event dated before the participant was born is a row error (``before-birth``)."""
+        if date is not None and self.birth is not None and before(date, self.birth):
+            self.fail(
+                column.column if column else None,
+                "before-birth",
+                "the date is before the participant's birth date",
+            )
+
+    def in_order(self, start: str | None, end: str | None, columns: tuple[Column, Column]) -> None:
+        """An end before its start is a row error (``end-before-start``) on the end's column."""
+        if start is not None and end is not None and before(end, start):
+            start_column, end_column = columns
+            where = f" in column '{start_column.column}'" if start_column.column else ""
+            self.fail(
+                end_column.column,
+                "end-before-start",
+                f"the end date is before the start date{where}",
+            )
 
     @property
     def origin(self) -> Origin:
@@ -206,6 +227,7 @@ class ParticipantMapper:
         if participant is None or errors:
             return _with_subject_row(result, own[0])
         records = ParticipantRecords(participant)
+        birth = participant.birth_date
         if self.spec.diagnosis:
             records.diagnosis = self._map_diagnosis(
                 rows.get(self.spec.diagnosis.table, ()), participant, errors
@@ -213,9 +235,9 @@ class ParticipantMapper:
         for compiled in self._observations:
             table_rows = rows.get(compiled[1].table, ())
             if compiled[0] == "wide":
-                self._map_wide(compiled, table_rows, records.measurements, errors)
+                self._map_wide(compiled, table_rows, records.measurements, errors, birth)
             else:
-                self._map_long(compiled, table_rows, records.measurements, errors)
+                self._map_long(compiled, table_rows, records.measurements, errors, birth)
         _no_duplicates(
             records.measurements, lambda m: (m.visit, m.analyte), "visit and analyte", errors
         )
@@ -225,11 +247,16 @@ class ParticipantMapper:
                 self._make_procedure,
                 records.procedures,
                 errors,
+                birth,
             )
             _no_duplicates(records.procedures, lambda r: r.id, "procedure id", errors)
         if self.spec.products:
             self._map_rows(
-                rows.get(self.spec.products.table, ()), self._make_product, records.products, errors
+                rows.get(self.spec.products.table, ()),
+                self._make_product,
+                records.products,
+                errors,
+                birth,
             )
             _no_duplicates(records.products, lambda r: r.id, "product id", errors)
         if self.spec.medications:
@@ -238,6 +265,7 @@ class ParticipantMapper:
                 self._make_medication,
                 records.medications,
                 errors,
+                birth,
             )
             _no_duplicates(records.medications, lambda r: r.line, "medication line", errors)
         if self.spec.adverse_events:
@@ -246,6 +274,7 @@ class ParticipantMapper:
                 self._make_adverse,
                 records.adverse_events,
                 errors,
+                birth,
             )
             _no_duplicates(records.adverse_events, lambda r: r.id, "adverse event id", errors)
         if not errors:  # links are only meaningful when every row was read
@@ -257,13 +286,14 @@ class ParticipantMapper:
 
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
         r = _Rows(row, errors)
+        p = self.spec.participants
         sex, birth, arm, enrolled, status, end = (r.get(reader) for reader in self._participant)
         if not r.failed and arm not in self._arm_names:
-            r.fail(
-                self.spec.participants.arm.column,
-                "code",
-                "value is not one of the study's arm codes (study.arms)",
-            )
+            r.fail(p.arm.column, "code", "value is not one of the study's arm codes (study.arms)")
+        r.birth = birth
+        r.after_birth(enrolled, p.enrolled)
+        if p.end is not None:
+            r.in_order(enrolled, end, (p.enrolled, p.end))
         if r.failed:
             return None
         subject = str(row.values.get(self.spec.participants.subject, "")).strip()
@@ -275,9 +305,20 @@ class ParticipantMapper:
         self, rows: Sequence[SourceRow], participant: Participant, errors: list[RowError]
     ) -> Diagnosis | None:
         assert self.spec.diagnosis is not None
+        for extra in rows[1:]:  # one condition per participant: a second row is not dropped
+            errors.append(
+                RowError(
+                    extra.file,
+                    extra.number,
+                    self.spec.diagnosis.subject,
+                    "duplicate",
+                    "a second diagnosis row for this participant (one is mapped per person)",
+                )
+            )
         for row in rows[:1]:
-            r = _Rows(row, errors)
+            r = _Rows(row, errors, participant.birth_date)
             onset = r.get(self._onset)
+            r.after_birth(onset, self.spec.diagnosis.onset)
             if not r.failed:
                 return Diagnosis(
                     self.spec.diagnosis.condition, onset, participant.enrolled, r.origin
@@ -290,11 +331,13 @@ class ParticipantMapper:
         rows: Sequence[SourceRow],
         out: list[Measurement],
         errors: list[RowError],
+        birth: str | None,
     ) -> None:
         _, section, date_reader, visit_reader, values = compiled
         for row in rows:
-            r = _Rows(row, errors)
+            r = _Rows(row, errors, birth)
             date, visit = r.get(date_reader), r.get(visit_reader)
+            r.after_birth(date, section.date)
             for value_spec, reader in values:
                 parsed = r.get(reader)
                 if parsed is None or r.failed:
@@ -328,12 +371,14 @@ class ParticipantMapper:
         rows: Sequence[SourceRow],
         out: list[Measurement],
         errors: list[RowError],
+        birth: str | None,
     ) -> None:
         _, section, date_reader, visit_reader, analyte_reader, value_reader, unit_reader = compiled
         assert isinstance(section, LongObservations)
         for row in rows:
-            r = _Rows(row, errors)
+            r = _Rows(row, errors, birth)
             date, visit = r.get(date_reader), r.get(visit_reader)
+            r.after_birth(date, section.date)
             analyte, parsed, unit = r.get(analyte_reader), r.get(value_reader), r.get(unit_reader)
             if r.failed or parsed is None:
                 continue
@@ -411,20 +456,24 @@ class ParticipantMapper:
         make: Callable[[_Rows], Any],
         out: list[Any],
         errors: list[RowError],
+        birth: str | None,
     ) -> None:
         for row in rows:
-            r = _Rows(row, errors)
+            r = _Rows(row, errors, birth)
             record = make(r)
             if not r.failed and record is not None:
                 out.append(record)
 
     def _make_procedure(self, r: _Rows) -> ProcedureRecord:
         pid, kind, date, route, site, product = (r.get(x) for x in self._procedure)
+        assert self.spec.procedures is not None
+        r.after_birth(date, self.spec.procedures.date)
         return ProcedureRecord(pid, kind, date, route, site, product, r.origin)
 
     def _make_product(self, r: _Rows) -> ProductRecord | None:
         pid, harvest, collected, cell_type, dose, viability = (r.get(x) for x in self._product)
         assert self.spec.products is not None
+        r.after_birth(collected, self.spec.products.collected)
         if dose is not None and dose <= 0:
             r.fail(self.spec.products.dose.column, "range", "dose must be positive")
         if viability is not None and not 0 <= viability <= 100:
@@ -459,14 +508,17 @@ class ParticipantMapper:
                 "not a UCUM unit code; map the export's unit text to UCUM with 'map:' "
                 "(e.g. IU: '[IU]')",
             )
-        if start and end and end < start:
-            r.fail(md.end.column if md.end else None, "date", "end date is before the start date")
+        r.after_birth(start, md.start)
+        if md.end is not None:
+            r.in_order(start, end, (md.start, md.end))
         return MedicationRecord(
             line, drug, dose, unit, per_day, bool(md.daily_total), start, end, r.origin
         )
 
     def _make_adverse(self, r: _Rows) -> AdverseEventRecord:
         aid, onset, term, severity, serious, outcome = (r.get(x) for x in self._adverse)
+        assert self.spec.adverse_events is not None
+        r.after_birth(onset, self.spec.adverse_events.onset)
         return AdverseEventRecord(aid, onset, term, severity, serious, outcome, r.origin)
 
     def _check_links(self, records: ParticipantRecords, errors: list[RowError]) -> None:

@@ -96,3 +96,13 @@ def parse_count(text: object, decimal: str = ".") -> int:
     if value != value.to_integral_value() or value < 1:
         raise ValueError("expected a whole number, 1 or more")
     return int(value)
+
+
+def before(earlier: str, later: str) -> bool:
+    """True when ISO date ``earlier`` lies wholly before ``later`` at the precision both have.
+
+    Dates may be of year or day precision ('1960', '1960-03-04'); '1960' is not before
+    '1960-03-04', since the year holds that day. Equal-length ISO text orders as dates do.
+    """
+    n = min(len(earlier), len(later))
+    return earlier[:n] < later[:n]

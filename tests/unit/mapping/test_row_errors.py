@@ -39,7 +39,7 @@ BAD_ROWS = [
     ("subjects.csv", 0, "consent_date", "", "required"),
     ("medications.csv", 0, "drug_code", "ASPIRIN", "code"),
     ("medications.csv", 0, "dose_unit", "tablets", "code"),
-    ("medications.csv", 0, "end_date", "2017-01-01", "date"),
+    ("medications.csv", 0, "end_date", "2017-01-01", "end-before-start"),
     ("cell_products.csv", 0, "viability_pct", "140", "range"),
     ("procedures.csv", 1, "product_id", "A-001-P9", "unknown-reference"),
     ("adverse_events.csv", 0, "severity", "GRADE 5", "code"),

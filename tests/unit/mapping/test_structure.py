@@ -89,6 +89,11 @@ def test_empty_study_value_is_a_mapping_error(tmp_path, study_a_mapping):
             "study.period_start",
         ),
         ("{code: IV, name: intravenous,", '{code: IV, name: "",', "study.arms.0.name"),
+        (
+            "  status: completed\n",
+            "  status: completed\n  period_start: 2019-05-01\n  period_end: 2019-04\n",
+            "study.period_end",
+        ),
     ],
 )
 def test_empty_or_malformed_study_values_are_refused_at_load(tmp_path, repo, old, new, key):
