@@ -29,7 +29,7 @@ def empty_elements(resource: dict[str, Any]) -> list[str]:
     return found
 
 
-def _sound(node: dict[str, Any] | list[Any]) -> bool:
+def _sound(node: Any) -> bool:
     """True when nothing under ``node`` is empty; recurses into containers only."""
     if not node:
         return False
