@@ -1,7 +1,8 @@
 """The FHIR R4 REST client: HTTP to one FHIR server, and nothing else.
 
 What it does: reads, searches (following the server's paging links), transactions, updates,
-conditional updates, deletes and ``$validate`` over httpx; auth (none, Basic, bearer);
+conditional updates, deletes, ``$validate`` and asynchronous requests (kick-off, poll,
+download: bulk ``$export``) over httpx; auth (none, Basic, bearer);
 one retry policy for transient failures of idempotent requests (capped exponential backoff
 with full jitter, Retry-After, a total deadline per request); OperationOutcome answers turned
 into the ``FhirServerError`` family; a typed summary of the CapabilityStatement.
@@ -21,10 +22,23 @@ from fhir_adapter.client._auth import (
     auth_from_settings,
 )
 from fhir_adapter.client._capabilities import ServerCapabilities, parse_capabilities
-from fhir_adapter.client._client import FHIR_JSON, FhirClient, SearchParams, Timeouts
+from fhir_adapter.client._client import (
+    FHIR_JSON,
+    AsyncStatus,
+    FhirClient,
+    SearchParams,
+    Timeouts,
+)
+from fhir_adapter.client._keys import (
+    SigningKey,
+    generate_signing_key,
+    load_signing_key,
+    private_pem,
+)
 from fhir_adapter.client._outcome import ValidationResult, parse_issues
 from fhir_adapter.client._results import WriteResult
 from fhir_adapter.client._retry import NO_RETRY, RetryPolicy, parse_retry_after
+from fhir_adapter.client._smart import SmartBackendAuth, parse_scopes
 from fhir_adapter.client._urls import BaseUrl
 from fhir_adapter.errors import (
     AccessDeniedError,
@@ -46,6 +60,7 @@ __all__ = [
     "FHIR_JSON",
     "NO_RETRY",
     "AccessDeniedError",
+    "AsyncStatus",
     "Auth",
     "BadRequestError",
     "BaseUrl",
@@ -64,6 +79,8 @@ __all__ = [
     "SearchParams",
     "Secret",
     "ServerCapabilities",
+    "SigningKey",
+    "SmartBackendAuth",
     "TerminalServerError",
     "Timeouts",
     "TransientServerError",
@@ -72,7 +89,11 @@ __all__ = [
     "ValidationResult",
     "WriteResult",
     "auth_from_settings",
+    "generate_signing_key",
+    "load_signing_key",
     "parse_capabilities",
     "parse_issues",
     "parse_retry_after",
+    "parse_scopes",
+    "private_pem",
 ]

@@ -47,6 +47,17 @@ class Timeouts:
     pool: float = 30.0
 
 
+@dataclass(frozen=True)
+class AsyncStatus:
+    """One poll of an asynchronous request: still running (``progress``, ``retry_after`` in
+    seconds, as the server sent them) or ``complete`` with the JSON ``body``."""
+
+    complete: bool
+    progress: str | None = None
+    retry_after: float | None = None
+    body: dict[str, Any] | None = None
+
+
 def _query(params: SearchParams) -> httpx.QueryParams:
     """Search parameters in order; a mapping value that is a list repeats the parameter."""
     if isinstance(params, Mapping):
@@ -143,7 +154,12 @@ class FhirClient:
 
     def capabilities(self) -> ServerCapabilities:
         """``GET metadata`` summarised; ``UnsupportedServerError`` unless FHIR 4.0.x."""
-        return parse_capabilities(self._json(self._send("GET", self.base.join("metadata"))))
+        return parse_capabilities(self.capability_statement())
+
+    def capability_statement(self) -> dict[str, Any]:
+        """``GET metadata`` as the server sent it, for what the summary leaves out (e.g.
+        which operations a resource type offers)."""
+        return self._json(self._send("GET", self.base.join("metadata")))
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         """The current version of ``Type/id``.
@@ -223,6 +239,47 @@ class FhirClient:
                 mode = (entry.get("search") or {}).get("mode", "match")
                 if mode == "match":
                     yield entry["resource"]
+
+    # -- asynchronous requests (https://hl7.org/fhir/R4/async.html) ------------------------
+
+    def kick_off(self, path: str, parameters: dict[str, Any]) -> str:
+        """``POST [base]/path`` with ``Prefer: respond-async`` (e.g. ``Patient/$export`` with
+        a Parameters body); the status URL from ``Content-Location``, checked to lie under
+        the base URL. Not retried: a replay could start a second job.
+        """
+        url = self.base.join(path)
+        response = self._send("POST", url, body=parameters,
+                              headers={"Prefer": "respond-async"})
+        location = response.headers.get("Content-Location")
+        if response.status_code != 202 or not location:
+            raise TerminalServerError("the server did not accept the request for asynchronous "
+                                      "processing (no 202 with a Content-Location)",
+                                      method="POST", path=url.path, status=response.status_code)
+        return str(self.base.confine(location, what="status URL"))
+
+    def poll(self, status_url: str) -> AsyncStatus:
+        """One ``GET`` of an asynchronous request's status URL (never waits itself).
+
+        202: still running, with ``X-Progress`` and ``Retry-After`` (seconds) when sent.
+        200: complete, with the JSON body (a bulk export manifest is plain JSON, not a FHIR
+        resource). An error status raises as every request does (404: unknown or expired).
+        """
+        url = self.base.confine(status_url, what="status URL")
+        response = self._send("GET", url, headers={"Accept": "application/json"})
+        if response.status_code == 202:
+            return AsyncStatus(complete=False, progress=response.headers.get("X-Progress"),
+                               retry_after=self._retry_after(response))
+        body = self._maybe_json(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise TerminalServerError("the status answer is neither 202 nor 200 with a JSON "
+                                      "object", method="GET", path=url.path,
+                                      status=response.status_code)
+        return AsyncStatus(complete=True, body=body)
+
+    def download(self, file_url: str, *, accept: str = "application/fhir+ndjson") -> bytes:
+        """``GET`` a file the server produced (e.g. an export's NDJSON) under the base URL."""
+        url = self.base.confine(file_url, what="file URL")
+        return self._send("GET", url, headers={"Accept": accept}).content
 
     # -- writing -------------------------------------------------------------------------
 
