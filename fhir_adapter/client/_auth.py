@@ -1,4 +1,4 @@
-"""Credentials for the FHIR server: none, HTTP Basic or a bearer token.
+"""Credentials for the FHIR server: none, HTTP Basic, a bearer token or SMART Backend Services.
 
 Secrets come only from an environment variable or a file whose *names* the CLI resolved; this
 module reads neither ``os.environ`` nor any default location. A secret is held in ``Secret``,
@@ -8,15 +8,18 @@ whose ``repr`` and ``str`` never show it, so it cannot leak into logs, reprs or 
 from __future__ import annotations
 
 import base64
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Union
 
 import httpx
 
 from fhir_adapter.errors import ConfigError
 
-AuthKind = Literal["none", "basic", "bearer"]
+if TYPE_CHECKING:
+    from fhir_adapter.client._smart import SmartBackendAuth
+
+AuthKind = Literal["none", "basic", "bearer", "smart"]
 
 
 class Secret:
@@ -91,7 +94,8 @@ class BearerAuth(httpx.Auth):
         return "BearerAuth(token=********)"
 
 
-Auth = NoAuth | BasicAuth | BearerAuth
+# SmartBackendAuth (in _smart, which needs Secret from here) is named as a forward reference.
+Auth = Union[NoAuth, BasicAuth, BearerAuth, "SmartBackendAuth"]  # noqa: UP007
 
 
 def _secret(what: str, env: str | None, file: str | Path | None,
@@ -107,12 +111,14 @@ def _secret(what: str, env: str | None, file: str | Path | None,
     assert file is not None
     path = Path(file)
     try:
-        value = path.read_text(encoding="utf-8").strip()
+        value = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"the {what} file {path} is not UTF-8 text") from None
     except OSError as error:
         raise ConfigError(f"cannot read the {what} file {path}: {error.strerror}") from None
-    if not value:
+    if not value.strip():
         raise ConfigError(f"the {what} file {path} is empty")
-    return Secret(value)
+    return Secret(value.strip())
 
 
 def auth_from_settings(
@@ -123,12 +129,22 @@ def auth_from_settings(
     password_file: str | Path | None = None,
     token_env: str | None = None,
     token_file: str | Path | None = None,
+    base_url: str | None = None,
+    client_id: str | None = None,
+    private_key_env: str | None = None,
+    private_key_file: str | Path | None = None,
+    scopes: str | Sequence[str] = (),
+    key_id: str | None = None,
+    token_url: str | None = None,
     environ: Mapping[str, str],
 ) -> Auth:
     """Build the credentials the CLI configured; ``environ`` is the environment to read.
 
     ``kind`` is ``"none"``, ``"basic"`` (``username`` plus a password from ``password_env``
-    or ``password_file``) or ``"bearer"`` (a token from ``token_env`` or ``token_file``).
+    or ``password_file``), ``"bearer"`` (a token from ``token_env`` or ``token_file``) or
+    ``"smart"`` (SMART Backend Services for the FHIR server at ``base_url``: ``client_id``,
+    a PEM private key from ``private_key_env`` or ``private_key_file``, ``scopes``, and
+    optionally the registered ``key_id`` and a ``token_url`` that skips discovery).
     A file's surrounding whitespace (the trailing newline) is stripped. Raises ``ConfigError``
     naming the variable or file, never the value.
     """
@@ -140,4 +156,18 @@ def auth_from_settings(
         return BasicAuth(username, _secret("password", password_env, password_file, environ))
     if kind == "bearer":
         return BearerAuth(_secret("bearer token", token_env, token_file, environ))
-    raise ConfigError(f"unknown auth kind {kind!r}: use none, basic or bearer")
+    if kind == "smart":
+        from fhir_adapter.client._keys import load_signing_key
+        from fhir_adapter.client._smart import SmartBackendAuth
+
+        if not client_id:
+            raise ConfigError("--auth smart needs --client-id (the id the server registered)")
+        if base_url is None:
+            raise ConfigError("--auth smart needs the FHIR base URL (--server)")
+        pem = _secret("private key", private_key_env, private_key_file, environ)
+        where = (f"environment variable {private_key_env}" if private_key_env
+                 else f"private key file {private_key_file}")
+        key = load_signing_key(pem, where=where, key_id=key_id)
+        return SmartBackendAuth(base_url=base_url, client_id=client_id, key=key,
+                                scopes=scopes, token_url=token_url)
+    raise ConfigError(f"unknown auth kind {kind!r}: use none, basic, bearer or smart")
