@@ -37,7 +37,8 @@ from fhir_adapter.pull import (
 
 
 class _Display:
-    """One line per resource type with its count, under a line naming the stage."""
+    """One line per resource type with its count, under a line naming the stage with the
+    total so far; each with the elapsed time."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
@@ -55,6 +56,7 @@ class _Display:
                 task = self._progress.add_task(f"  {resource_type}", total=None)
                 self._tasks[resource_type] = task
         self._progress.advance(task, count)
+        self._progress.advance(self._stage, count)  # the stage line counts all resources
 
 
 @contextlib.contextmanager
@@ -191,11 +193,10 @@ def pull_command(
             with stop_signals_interrupt(), _display(not as_json and not no_progress) as shown:
                 result = pull_study(client, study, options, shown)
         except KeyboardInterrupt as stop:
-            stderr.print(
-                "[yellow]interrupted: finished steps are kept in "
-                f"{escape(str(out))}/.pull; run the same command again to go on"
-                "[/yellow]",
-                highlight=False,
+            click.echo(
+                f"interrupted: finished steps are kept in {out}/.pull; run the same "
+                "command again to go on",
+                err=True,
             )
             raise SystemExit(128 + getattr(stop, "signum", 2)) from None
     print_pull(result, as_json)

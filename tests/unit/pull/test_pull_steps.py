@@ -313,3 +313,17 @@ def test_study_identifier_values_are_escaped_for_search():
     from fhir_adapter.pull._study import escape_search_value
 
     assert escape_search_value("A,B|C$\\") == "A\\,B\\|C\\$\\\\"
+
+
+def test_ctrl_c_exits_130_and_says_how_to_go_on(tmp_path, monkeypatch):
+    import fhir_adapter.cli.pull as cli_pull
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_pull, "pull_study", interrupted)
+    result = CliRunner().invoke(
+        main, ["pull", "--server", BASE, "--study", "s1", "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 130
+    assert "run the same command again" in result.stderr
