@@ -45,14 +45,31 @@ class LocalServerError(ConfigError):
 
 
 class MappingSpecError(FhirAdapterError):
-    """A mapping file is invalid; carries the file, line and key."""
+    """A mapping file is invalid; carries the file, line and key.
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, key: str | None = None):
+    ``others`` holds the further problems found in the same file, so that one run lists
+    them all (``problems`` is this one followed by the others).
+    """
+
+    def __init__(self, message: str, *, file: str, line: int | None = None, key: str | None = None,
+                 others: Sequence[MappingSpecError] = ()):
         self.file = file
         self.line = line
         self.key = key
+        self.detail = message
+        self.others = tuple(others)
         where = file + (f":{line}" if line is not None else "") + (f" [{key}]" if key else "")
-        super().__init__(f"{where}: {message}")
+        self.located = f"{where}: {message}"
+        more = (f" (and {len(self.others)} more problem{'s' if len(self.others) > 1 else ''})"
+                if self.others else "")
+        super().__init__(self.located + more)
+
+    @property
+    def problems(self) -> list[MappingSpecError]:
+        return [self, *self.others]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "key": self.key, "message": self.detail}
 
 
 class SourceDataError(FhirAdapterError):

@@ -48,6 +48,16 @@ def exit_code_for(error: FhirAdapterError) -> int:
     return EXIT_CONFIG
 
 
+def echo_error(error: FhirAdapterError) -> None:
+    """'error: <message>' on stderr; every problem of a mapping file on a line of its own."""
+    if isinstance(error, MappingSpecError) and error.others:
+        for problem in error.problems:
+            click.echo(f"error: {problem.located}", err=True)
+        click.echo(f"{len(error.problems)} problems in the mapping file", err=True)
+        return
+    click.echo(f"error: {error}", err=True)
+
+
 def reports_errors(func: F) -> F:
     """Turn a library error into 'error: <message>' on stderr and its exit code."""
 
@@ -56,7 +66,7 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FhirAdapterError as error:
-            click.echo(f"error: {error}", err=True)
+            echo_error(error)
             raise SystemExit(exit_code_for(error)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -79,7 +89,7 @@ class ErrorReportingGroup(click.Group):
             click.echo("interrupted", err=True)
             raise SystemExit(EXIT_SIGINT) from None
         except FhirAdapterError as error:
-            click.echo(f"error: {error}", err=True)
+            echo_error(error)
             raise SystemExit(exit_code_for(error)) from None
         except OSError as error:
             if ctx.params.get("verbose"):

@@ -10,9 +10,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from fhir_adapter.cli._errors import EXIT_OK, EXIT_ROW_ERRORS, reports_errors
+from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
+from fhir_adapter.errors import MappingSpecError
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import MapReport, StudyMapping
 from fhir_adapter.pipeline.output import FORMATS, OutputWriter
@@ -165,7 +166,14 @@ def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, ch
     file, 4 bad row in --strict mode or unreadable source file, 5 server unreachable.
     """
     settings = pop_server_settings(server)
-    loaded = load_mapping(mapping_path)
+    try:
+        loaded = load_mapping(mapping_path)
+    except MappingSpecError as error:
+        if not as_json:
+            raise
+        click.echo(json.dumps({"mapping": mapping_path.name, "valid": False,
+                               "problems": [p.as_dict() for p in error.problems]}, indent=2))
+        raise SystemExit(EXIT_MAPPING) from None
     if data_dir is None:
         if settings["server_url"]:
             raise click.UsageError("--server needs --data: it validates the mapped resources")

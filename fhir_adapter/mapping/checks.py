@@ -5,6 +5,7 @@ Each problem is yielded as (message, key path) so the loader can point at the li
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -45,21 +46,30 @@ def _targets(
     if column is None:
         return
     if column.value is not None and column.map is None and column.value not in allowed:
-        yield f"'{column.value}' is not a known {what} ({_listing(allowed)})", [*loc, "value"]
+        yield (f"'{column.value}' is not a known {what} ({_listing(allowed, column.value)})",
+               [*loc, "value"])
     for local, target in (column.map or {}).items():
         if target not in allowed:
             yield (
                 (
                     f"maps '{local}' to '{target}', which is not a known {what} "
-                    f"({_listing(allowed)})"
+                    f"({_listing(allowed, target)})"
                 ),
                 [*loc, "map", local],
             )
 
 
-def _listing(allowed: set[str] | dict[str, Any]) -> str:
-    names = sorted(allowed)
-    return "known: " + ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+def _listing(allowed: Any, name: str | None = None) -> str:
+    """The allowed names, led by a did-you-mean guess for ``name`` when one is close."""
+    names = sorted(str(n) for n in allowed)
+    known = "known: " + ", ".join(names[:12]) + (" ..." if len(names) > 12 else "")
+    guess = difflib.get_close_matches(name, names, n=1, cutoff=0.6) if name else []
+    return f"did you mean '{guess[0]}'? {known}" if guess else known
+
+
+def not_in(name: str, where: str, allowed: Any) -> str:
+    """E.g. "'hba1k' is not in codes.analytes (did you mean 'hba1c'? known: ...)"."""
+    return f"'{name}' is not in {where} ({_listing(allowed, name)})"
 
 
 def _unit(code: str, loc: list[Any]) -> Iterator[Problem]:
@@ -104,7 +114,8 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     codes = spec.codes
     for loc, section in spec.sections():
         if section.table not in spec.tables:
-            yield (f"table '{section.table}' is not declared under 'tables'", [*loc, "table"])
+            yield (f"table '{section.table}' is not declared under 'tables' "
+                   f"({_listing(spec.tables, section.table)})", [*loc, "table"])
     yield from construct_problems(spec)
 
     study = spec.study
@@ -118,10 +129,15 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     )
     arms = {arm.code: arm for arm in spec.study.arms}
     yield from _targets(p.arm, arms, "arm code (study.arms)", ["participants", "arm"])
+    yield from _targets(
+        p.end_reason, codes.end_reasons, "end reason (codes.end_reasons)",
+        ["participants", "end_reason"],
+    )
 
     if spec.diagnosis and spec.diagnosis.condition not in codes.conditions:
         yield (
-            f"condition '{spec.diagnosis.condition}' is not in codes.conditions",
+            "condition " + not_in(spec.diagnosis.condition, "codes.conditions",
+                                  codes.conditions),
             ["diagnosis", "condition"],
         )
 
@@ -143,7 +159,8 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
                 yield from _unit(unit, [*loc, "unit", "map", local])
             for analyte, conversion in section.convert.items():
                 if analyte not in codes.analytes:
-                    yield f"'{analyte}' is not a known analyte", [*loc, "convert", analyte]
+                    yield (not_in(analyte, "codes.analytes", codes.analytes),
+                           [*loc, "convert", analyte])
                     continue
                 for unit in codes.analytes[analyte].forms:
                     if unit != conversion.to:
@@ -165,15 +182,17 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         )
     for key, kind in codes.procedures.items():
         if kind.route and kind.route not in codes.routes:
-            yield f"route '{kind.route}' is not in codes.routes", ["codes", "procedures", key]
+            yield ("route " + not_in(kind.route, "codes.routes", codes.routes),
+                   ["codes", "procedures", key])
         if kind.body_site and kind.body_site not in codes.body_sites:
             yield (
-                f"body site '{kind.body_site}' is not in codes.body_sites",
+                "body site " + not_in(kind.body_site, "codes.body_sites", codes.body_sites),
                 ["codes", "procedures", key],
             )
     for key, drug in codes.drugs.items():
         if drug.route not in codes.routes:
-            yield f"route '{drug.route}' is not in codes.routes", ["codes", "drugs", key]
+            yield ("route " + not_in(drug.route, "codes.routes", codes.routes),
+                   ["codes", "drugs", key])
     if spec.products:
         yield from _targets(
             spec.products.cell_type, codes.cell_types, "cell type", ["products", "cell_type"]
@@ -203,7 +222,7 @@ def _observed(
 ) -> Iterator[Problem]:
     analyte = spec.codes.analytes.get(analyte_key)
     if analyte is None:
-        yield f"'{analyte_key}' is not in codes.analytes", [*loc, "analyte"]
+        yield not_in(analyte_key, "codes.analytes", spec.codes.analytes), [*loc, "analyte"]
         return
     problems = list(_unit(unit, [*loc, "unit"]))
     if problems:
@@ -220,13 +239,30 @@ def _observed(
         )
         return
     if convert_to and convert_to != unit:
+        form = analyte.forms[convert_to]
+        places = form.decimals if decimals is None else decimals
+        if places is None:
+            yield (
+                f"give 'decimals': the catalogue declares no reporting precision for "
+                f"'{convert_to}' of analyte '{analyte_key}'",
+                [*loc, "convert_to"],
+            )
+            return
+        if form.method and unit not in analyte.forms:
+            yield (
+                f"the code of '{convert_to}' asserts a method ({form.method}) the source did "
+                f"not use, and '{unit}' has no form of its own to keep the measured value in; "
+                f"add a form for '{unit}' to analyte '{analyte_key}'",
+                [*loc, "convert_to"],
+            )
+            return
         try:
             resolve(
                 unit,
                 convert_to,
                 molar_mass=analyte.molar_mass_g_per_mol,
                 equations=analyte.conversions,
-                decimals=decimals or 2,
+                decimals=places,
             )
         except UnitError as exc:
             yield f"{exc} for analyte '{analyte_key}'", [*loc, "convert_to"]

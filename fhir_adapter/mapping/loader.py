@@ -9,6 +9,7 @@ follow the same rules and must sit in the mapping's folder or below it.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -153,25 +154,50 @@ _PYDANTIC_TAGS = {"wide", "long", "function-before[_shorthand()]", "str"}
 
 
 def _raise_validation(exc: ValidationError, document: Any, file: str) -> None:
-    """Report the most useful problem: an unknown key (likely a typo) before anything else."""
+    """Report every problem pydantic found, each with file:line [key]; an unknown key (likely
+    a typo) says which known key it may mean."""
     errors = exc.errors()
-    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _PYDANTIC_TAGS)]
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        missing = [
-            e["loc"][-1]
-            for e in errors
-            if e["type"] == "missing" and list(e["loc"][:-1]) == list(first["loc"][:-1])
-        ]
-        guess = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
-        message = f"unknown key '{loc[-1]}'" + (f" (did you mean '{guess[0]}'?)" if guess else "")
-    count = len(errors)
-    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    raise MappingSpecError(
-        message + more, file=file, line=line_of(document, loc), key=_key_path(loc) or None
-    )
+    problems: list[MappingSpecError] = []
+    seen: set[tuple[str, str]] = set()
+    for error in errors:
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p in _PYDANTIC_TAGS)]
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                       and list(e["loc"][:-1]) == list(error["loc"][:-1])]
+            guess = (difflib.get_close_matches(str(loc[-1]), missing, n=1)
+                     or difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1))
+            message = f"unknown key '{loc[-1]}'" + (
+                f" (did you mean '{guess[0]}'?)" if guess else "")
+        elif error["type"] == "missing" and any(
+                e["type"] == "extra_forbidden" and list(e["loc"][:-1]) == list(error["loc"][:-1])
+                for e in errors):
+            continue  # the typo above explains it
+        key = _key_path(loc)
+        if (key, message) in seen:
+            continue  # a union reports the same problem once per branch
+        seen.add((key, message))
+        problems.append(MappingSpecError(message, file=file, line=line_of(document, loc),
+                                         key=key or None))
+    raise _all(problems)
+
+
+@functools.cache
+def _known_keys() -> list[str]:
+    """Every key the mapping format knows, anywhere (for did-you-mean)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.update(k for k in (node.get("properties") or {}) if isinstance(k, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(MappingSpec.model_json_schema())
+    return sorted(found)
 
 
 def _load_catalogue(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -271,8 +297,17 @@ def load_mapping(path: str | Path) -> LoadedMapping:
     except ValidationError as exc:
         _raise_validation(exc, document, file)
         raise  # unreachable: _raise_validation always raises
-    for message, loc in semantic_problems(spec):
-        raise MappingSpecError(
-            message, file=file, line=line_of(document, loc), key=".".join(str(p) for p in loc)
-        )
+    problems = [MappingSpecError(message, file=file, line=line_of(document, loc),
+                                 key=".".join(str(p) for p in loc))
+                for message, loc in semantic_problems(spec)]
+    if problems:
+        raise _all(problems)
     return LoadedMapping(spec=spec, path=path, digest=digest.hexdigest())
+
+
+def _all(problems: list[MappingSpecError]) -> MappingSpecError:
+    """One error carrying every problem, in file order (the first one leads)."""
+    ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+    first = ordered[0]
+    return MappingSpecError(first.detail, file=first.file, line=first.line, key=first.key,
+                            others=ordered[1:])
