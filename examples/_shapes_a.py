@@ -27,6 +27,11 @@ BRANDS = {
     "INS_REGULAR": "Actrapid",
     "INS_PREMIX_70_30": "Mixtard 30",
 }
+END_REASON_TEXT = {
+    "COMPLETED": "Completed",
+    "CONSENT_WITHDRAWN": "Consent withdrawn",
+    "LOST_TO_FOLLOW_UP": "Lost to follow-up",
+}
 
 
 def ifcc_mmol_mol(ngsp_pct: Decimal) -> Decimal:
@@ -77,6 +82,7 @@ class StudyAWriter(_Shape):
             "baseline_med_group",
             "status",
             "end_date",
+            "end_reason",
         ],
         "visits": [
             "subject_id",
@@ -144,6 +150,7 @@ class StudyAWriter(_Shape):
                 s.med_group,
                 s.status,
                 d(s.end_date),
+                self.end_reason(s.end_reason),
             ]
         )
         for v in s.visits:
@@ -204,6 +211,9 @@ class StudyAWriter(_Shape):
     def drug(self, code: str) -> str:
         return code
 
+    def end_reason(self, code: str) -> str:
+        return code
+
 
 class StudyAAltWriter(StudyAWriter):
     """examples/study_a_alt: same subjects; ';', decimal comma, dd/mm/yyyy, other units."""
@@ -222,6 +232,7 @@ class StudyAAltWriter(StudyAWriter):
             "MedGroup",
             "Status",
             "EndDate",
+            "EndReason",
         ],
         "visits": [
             "Patient",
@@ -265,3 +276,6 @@ class StudyAAltWriter(StudyAWriter):
 
     def drug(self, code: str) -> str:
         return BRANDS[code]
+
+    def end_reason(self, code: str) -> str:
+        return END_REASON_TEXT[code]

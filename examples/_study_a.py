@@ -101,6 +101,7 @@ class SubjectA:
     med_group: str
     status: str
     end_date: dt.date
+    end_reason: str  # COMPLETED, or why a withdrawn subject left (CONSENT_WITHDRAWN, ...)
     visits: list[Visit] = field(default_factory=list)
     procedures: list[Procedure] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
@@ -134,6 +135,9 @@ class BlockRandomizer:
             random.Random(f"{self._seed}:a:block:{stratum}:{number}").shuffle(pending)
             self._pending[stratum] = pending
         return pending.pop(0)
+
+
+WITHDRAWAL_REASONS = ("CONSENT_WITHDRAWN", "LOST_TO_FOLLOW_UP")
 
 
 def withdrawn_index(seed: int, block: int) -> int:
@@ -182,8 +186,12 @@ def make_subject(seed: int, index: int, width: int, randomizer: BlockRandomizer)
         following = VISITS[VISITS.index(last) + 1]
         gap = (schedule[following] - schedule[last]).days
         status, end = "WITHDRAWN", schedule[last] + dt.timedelta(days=rng.randint(5, gap - 5))
+    # Drawn from its own generator so adding the column changed no other value.
+    reason = "COMPLETED"
+    if status == "WITHDRAWN":
+        reason = random.Random(f"{seed}:a:end-reason:{index}").choice(WITHDRAWAL_REASONS)
 
-    subject = SubjectA(sid, sex, birth, consent, arm, diagnosis, med_group, status, end)
+    subject = SubjectA(sid, sex, birth, consent, arm, diagnosis, med_group, status, end, reason)
     baseline = Baseline(height, weight0, lean, short, duration_years)
     _add_visits(subject, rng, attended, schedule, baseline)
     _add_procedures(subject, rng, harvest, inf1, inf2)

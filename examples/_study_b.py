@@ -62,6 +62,7 @@ class PatientB:
     diagnosis_year: int
     status: str
     end: dt.date | None
+    end_reason: str  # "" while active
     therapy_start: dt.date
     labs: list[LabResult] = field(default_factory=list)
     procedures: list[tuple[str, str, dt.date, str]] = field(default_factory=list)
@@ -94,6 +95,12 @@ def make_patient(seed: int, index: int, width: int) -> PatientB:
     if end > DATA_CUTOFF:
         status, end = "Active", None
         months = [m for m in months if schedule[m] <= DATA_CUTOFF]
+    # Drawn from its own generator so adding the column changed no other value.
+    reason = {"Completed": "Completed", "Active": ""}.get(status)
+    if reason is None:
+        reason = random.Random(f"{seed}:b:end-reason:{index}").choice(
+            ("Consent withdrawn", "Lost to follow-up")
+        )
 
     patient = PatientB(
         patient_no=f"B{index + 1:0{width}d}",
@@ -104,6 +111,7 @@ def make_patient(seed: int, index: int, width: int) -> PatientB:
         diagnosis_year=enrolment.year - duration,
         status=status,
         end=end,
+        end_reason=reason,
         therapy_start=start,
     )
     _add_labs(patient, rng, months, schedule, duration)
@@ -243,6 +251,7 @@ PATIENT_HEADER = [
     "DiagnosisYear",
     "Status",
     "EndDate",
+    "EndReason",
 ]
 
 
@@ -279,7 +288,17 @@ class StudyBWriter:
     def write(self, p: PatientB) -> None:
         no = p.patient_no
         self.patients.write(
-            [no, p.gender, p.year_of_birth, p.group, p.enrolment, p.diagnosis_year, p.status, p.end]
+            [
+                no,
+                p.gender,
+                p.year_of_birth,
+                p.group,
+                p.enrolment,
+                p.diagnosis_year,
+                p.status,
+                p.end,
+                p.end_reason or None,
+            ]
         )
         for lab in p.labs:
             result = f"<{num(C_PEPTIDE_LOQ, True)}" if lab.value is None else num(lab.value, True)

@@ -146,6 +146,12 @@ def test_study_a_counts_and_ids(a: dict) -> None:
     withdrawn = [s for s in subjects if s["status"] == "WITHDRAWN"]
     assert 1 <= len(withdrawn) <= 2
     assert {s["status"] for s in subjects} == {"COMPLETED", "WITHDRAWN"}
+    # Why each subject left: completers COMPLETED, withdrawals a reason of their own.
+    for s in subjects:
+        if s["status"] == "COMPLETED":
+            assert s["end_reason"] == "COMPLETED"
+        else:
+            assert s["end_reason"] in {"CONSENT_WITHDRAWN", "LOST_TO_FOLLOW_UP"}
 
 
 def test_study_a_visits_follow_the_schedule(a: dict) -> None:
@@ -357,6 +363,7 @@ def test_alt_shape_carries_the_same_values(out: Path, a: dict) -> None:
         "MedGroup",
         "Status",
         "EndDate",
+        "EndReason",
     ]
     for s, t in zip(a["subjects"], alt["subjects"], strict=True):
         assert (s["subject_id"], s["site_id"], s["sex"], s["arm"], s["status"]) == (
@@ -469,6 +476,11 @@ def test_study_b_patients_sheet(b: dict) -> None:
         assert isinstance(p["EnrolmentDate"], dt.datetime)  # a real Excel date cell
         assert isinstance(p["YearOfBirth"], int) and isinstance(p["DiagnosisYear"], int)
         assert (p["EndDate"] is None) == (p["Status"] == "Active")
+        assert p["EndReason"] == {"Completed": "Completed", "Active": None}.get(
+            p["Status"], p["EndReason"]
+        )
+        if p["Status"] == "Withdrawn":
+            assert p["EndReason"] in {"Consent withdrawn", "Lost to follow-up"}
 
 
 def test_study_b_file_encodings(out: Path) -> None:
