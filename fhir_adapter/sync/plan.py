@@ -102,8 +102,15 @@ def mark_entered_in_error(resource: dict[str, Any]) -> dict[str, Any] | None:
 
     Observation, Procedure, MedicationStatement: status = entered-in-error;
     Condition: verificationStatus = entered-in-error; Patient: active = false;
-    ResearchSubject: status = withdrawn. AdverseEvent, BiologicallyDerivedProduct and
+    ResearchSubject: status = not-registered. AdverseEvent, BiologicallyDerivedProduct and
     Provenance have no such element in R4 and are kept.
+
+    R4 research-subject-status has no entered-in-error. ``withdrawn`` ("withdrew before
+    registration") and ``off-study`` (ended participation: completed, withdrawal, adverse
+    event...) state what a person did, so a registry would count a data-error retraction as a
+    drop-out. ``not-registered`` ("a person for whom registration was not completed",
+    https://hl7.org/fhir/R4/valueset-research-subject-status.html) keeps the record out of
+    enrolment counts without claiming a drop-out; the off-study reason goes with the status.
     """
     out = copy.deepcopy(resource)
     kind = out["resourceType"]
@@ -117,7 +124,14 @@ def mark_entered_in_error(resource: dict[str, Any]) -> dict[str, Any] | None:
     elif kind == "Patient":
         out["active"] = False
     elif kind == "ResearchSubject":
-        out["status"] = "withdrawn"
+        from fhir_adapter.fhir.extensions import RESEARCH_SUBJECT_OFF_STUDY_REASON as reason
+
+        out["status"] = "not-registered"
+        extensions = [e for e in out.get("extension", []) if e.get("url") != reason]
+        if extensions:
+            out["extension"] = extensions
+        else:
+            out.pop("extension", None)
     else:
         return None
     return out
