@@ -9,6 +9,13 @@
   links are project extensions with the same meaning, valid for any R4 validator.
 - The route of a cell infusion, the cell dose per kg and the viability have no element in R4
   (Procedure has no route; BiologicallyDerivedProduct has no property): project extensions.
+- Why a participant went off-study: R4 ResearchSubject has only ``status`` (R5 added
+  ``progress.reason``); a coded reason (valueCodeableConcept) from ``codes.end_reasons``.
+- A value converted into a form whose LOINC code asserts a method (HbA1c "by IFCC
+  protocol"): the Observation keeps the measured value and code; the converted value rides
+  along as a valueQuantity, asserting no method.
+- A daily total taken without a recorded schedule: Dosage keeps doseQuantity with timing
+  1 per day; this flag (valueBoolean true) says the split over the day was not recorded.
 """
 
 _PROJECT = "urn:fhir-adapter:extension:"
@@ -17,3 +24,6 @@ PRODUCT_COLLECTION_PROCEDURE = _PROJECT + "product-collection-procedure"
 PROCEDURE_ROUTE = _PROJECT + "procedure-route"
 PRODUCT_CELL_DOSE = _PROJECT + "cell-dose"
 PRODUCT_VIABILITY = _PROJECT + "viability"
+RESEARCH_SUBJECT_OFF_STUDY_REASON = _PROJECT + "research-subject-off-study-reason"
+OBSERVATION_CONVERTED_VALUE = _PROJECT + "converted-value"
+DOSAGE_DAILY_TOTAL = _PROJECT + "dosage-daily-total"

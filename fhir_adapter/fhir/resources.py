@@ -35,12 +35,20 @@ LOINC = "http://loinc.org"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CATEGORY_DISPLAY = {"laboratory": "Laboratory", "vital-signs": "Vital Signs"}
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# The ICD-10 edition a study chose (``study.icd10``) and the system of the one it did not.
+ICD10_SYSTEMS = {"who": "http://hl7.org/fhir/sid/icd-10", "cm": "http://hl7.org/fhir/sid/icd-10-cm"}
 ATC = "http://www.whocc.no/atc"
 # The R4 (4.0.1) AdverseEventSeriousness code system writes its codes capitalised; HAPI's R4
 # validator rejects the lowercase codes later releases of terminology.hl7.org use.
 R4_SERIOUSNESS = {"serious": ("Serious", "Serious"), "non-serious": ("Non-serious", "Non-serious")}
 
 Resource = dict[str, Any]
+
+
+def _edition(codings: list[Coding], icd10: str) -> list[Coding]:
+    """The codings without those of the ICD-10 edition the study did not choose."""
+    other = {system for edition, system in ICD10_SYSTEMS.items() if edition != icd10}
+    return [c for c in codings if c.system not in other]
 
 
 def _coding(c: Coding) -> dict[str, str]:
@@ -68,9 +76,12 @@ def _quantity(value: Decimal, unit: str, comparator: str | None = None) -> dict[
 def _dosage(r: MedicationRecord, route: dict[str, Any]) -> dict[str, Any]:
     """One Dosage (https://hl7.org/fhir/R4/dosage.html) with only what the row says.
 
-    A blank dose or frequency leaves its element out (FHIR has no null). The dose is a
-    per-administration doseQuantity unless the mapping declares it the total per day
-    (``daily_total``); a blank frequency never turns a per-administration dose into a total.
+    A blank dose or frequency leaves its element out (FHIR has no null). The dose taken is
+    always ``doseAndRate.doseQuantity`` with ``timing.repeat`` saying how often, so the total
+    per day is dose × frequency / period for every statement. A daily total (``daily_total``)
+    is written as that dose once per day, flagged (``dosage-daily-total``) because how it was
+    split over the day was not recorded; a blank frequency never turns a per-administration
+    dose into a total.
     """
     dose = None
     if r.dose is not None:
@@ -79,15 +90,12 @@ def _dosage(r: MedicationRecord, route: dict[str, Any]) -> dict[str, Any]:
     dosage: dict[str, Any] = {}
     if r.daily_total:
         if dose is not None:
-            dosage["text"] = f"{dose[1]} per day in total"
+            dosage["extension"] = [{"url": ext.DOSAGE_DAILY_TOTAL, "valueBoolean": True}]
+            dosage["text"] = f"{dose[1]} per day in total (how it was divided is not recorded)"
+            dosage["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
         dosage["route"] = route
         if dose is not None:
-            # A daily total without a schedule: maxDosePerPeriod says "this much per day"
-            # without inventing how the dose was split.
-            dosage["maxDosePerPeriod"] = {
-                "numerator": dose[0],
-                "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"},
-            }
+            dosage["doseAndRate"] = [{"doseQuantity": dose[0]}]
         return dosage
     times = r.times_per_day
     if dose is not None:
@@ -121,6 +129,9 @@ class ResourceFactory:
         self.policy = f"urn:fhir-adapter:mapping:{mapping_name}:{spec.mapping_version}"
         self.study_id = resource_id(self.study, "ResearchStudy", spec.study.identifier.value)
 
+    def _condition_codings(self, key: str) -> list[Coding]:
+        return _edition(self.codes.conditions[key].codings, self.spec.study.icd10)
+
     def _head(self, resource_type: str, key: str) -> Resource:
         return {
             "resourceType": resource_type,
@@ -152,7 +163,7 @@ class ResourceFactory:
                 "http://terminology.hl7.org/CodeSystem/research-study-phase", s.phase
             )
         if self.spec.diagnosis:
-            codings = self.codes.conditions[self.spec.diagnosis.condition]["codings"]
+            codings = self._condition_codings(self.spec.diagnosis.condition)
             out["condition"] = [{"coding": [_coding(c) for c in codings]}]
         if s.description:
             out["description"] = s.description
@@ -182,6 +193,20 @@ class ResourceFactory:
         out.append((patient, p.origin))
 
         enrolment = self._head("ResearchSubject", subject)
+        if p.end_reason is not None:
+            enrolment = {
+                "resourceType": enrolment["resourceType"],
+                "id": enrolment["id"],
+                "extension": [
+                    {
+                        "url": ext.RESEARCH_SUBJECT_OFF_STUDY_REASON,
+                        "valueCodeableConcept": {
+                            "coding": [_coding(self.codes.end_reasons[p.end_reason])]
+                        },
+                    }
+                ],
+                "identifier": enrolment["identifier"],
+            }
         enrolment["status"] = p.status
         enrolment["period"] = {"start": p.enrolled, **({"end": p.end} if p.end else {})}
         enrolment["study"] = {"reference": f"ResearchStudy/{self.study_id}"}
@@ -212,7 +237,7 @@ class ResourceFactory:
         d = records.diagnosis
         assert d is not None
         c = self._head("Condition", natural_key(subject, d.condition))
-        codings = self.codes.conditions[d.condition]["codings"]
+        codings = self._condition_codings(d.condition)
         c["clinicalStatus"] = _concept(
             "http://terminology.hl7.org/CodeSystem/condition-clinical", "active", "Active"
         )
@@ -236,6 +261,19 @@ class ResourceFactory:
         analyte = self.codes.analytes[m.analyte]
         form = analyte.forms[m.unit]
         o = self._head("Observation", natural_key(subject, m.visit, m.analyte))
+        if m.converted is not None:
+            # The measured value keeps its code; the converted one asserts no method.
+            o = {
+                "resourceType": o["resourceType"],
+                "id": o["id"],
+                "extension": [
+                    {
+                        "url": ext.OBSERVATION_CONVERTED_VALUE,
+                        "valueQuantity": _quantity(m.converted.value, m.converted.unit),
+                    }
+                ],
+                "identifier": o["identifier"],
+            }
         o["status"] = "final"
         o["category"] = [
             _concept(OBS_CATEGORY, analyte.category, CATEGORY_DISPLAY[analyte.category])
@@ -275,7 +313,10 @@ class ResourceFactory:
                 "identifier": pr["identifier"],
             }
         pr["status"] = "completed"
-        pr["code"] = {"coding": [_coding(kind.coding)], "text": kind.text}
+        pr["code"] = {
+            **({"coding": [_coding(kind.coding)]} if kind.coding else {}),
+            "text": kind.text,
+        }
         pr["subject"] = patient_ref
         pr["performedDateTime"] = r.date
         site = r.body_site or kind.body_site
@@ -328,15 +369,20 @@ class ResourceFactory:
         drug = self.codes.drugs[r.drug]
         ms = self._head("MedicationStatement", natural_key(subject, r.line))
         ms["status"] = "completed" if r.end else "active"
-        ms["medicationCodeableConcept"] = {
-            "coding": [
-                {"system": RXNORM, "code": drug.rxnorm, "display": drug.rxnorm_display},
-                {"system": ATC, "code": drug.atc, "display": drug.atc_display},
-            ],
-            "text": drug.rxnorm_display,
-        }
+        if r.continued_by is not None:
+            # The line ended because the dose changed, not because the drug was stopped.
+            ms["statusReason"] = [
+                {"text": f"Dose changed: continued at another dose as line {r.continued_by}"}
+            ]
+        codings = []
+        if drug.rxnorm is not None:
+            codings.append({"system": RXNORM, "code": drug.rxnorm, "display": drug.rxnorm_display})
+        codings.append({"system": ATC, "code": drug.atc, "display": drug.atc_display})
+        ms["medicationCodeableConcept"] = {"coding": codings, "text": drug.name}
         ms["subject"] = patient_ref
         ms["effectivePeriod"] = {"start": r.start, **({"end": r.end} if r.end else {})}
+        if self.spec.study.data_cutoff:
+            ms["dateAsserted"] = self.spec.study.data_cutoff
         route = {"coding": [_coding(self.codes.routes[drug.route])]}
         ms["dosage"] = [_dosage(r, route)]
         return ms

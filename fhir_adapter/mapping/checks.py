@@ -129,6 +129,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     )
     arms = {arm.code: arm for arm in spec.study.arms}
     yield from _targets(p.arm, arms, "arm code (study.arms)", ["participants", "arm"])
+    yield from _targets(
+        p.end_reason, codes.end_reasons, "end reason (codes.end_reasons)",
+        ["participants", "end_reason"],
+    )
 
     if spec.diagnosis and spec.diagnosis.condition not in codes.conditions:
         yield (
@@ -235,13 +239,30 @@ def _observed(
         )
         return
     if convert_to and convert_to != unit:
+        form = analyte.forms[convert_to]
+        places = form.decimals if decimals is None else decimals
+        if places is None:
+            yield (
+                f"give 'decimals': the catalogue declares no reporting precision for "
+                f"'{convert_to}' of analyte '{analyte_key}'",
+                [*loc, "convert_to"],
+            )
+            return
+        if form.method and unit not in analyte.forms:
+            yield (
+                f"the code of '{convert_to}' asserts a method ({form.method}) the source did "
+                f"not use, and '{unit}' has no form of its own to keep the measured value in; "
+                f"add a form for '{unit}' to analyte '{analyte_key}'",
+                [*loc, "convert_to"],
+            )
+            return
         try:
             resolve(
                 unit,
                 convert_to,
                 molar_mass=analyte.molar_mass_g_per_mol,
                 equations=analyte.conversions,
-                decimals=decimals or 2,
+                decimals=places,
             )
         except UnitError as exc:
             yield f"{exc} for analyte '{analyte_key}'", [*loc, "convert_to"]

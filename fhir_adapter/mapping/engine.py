@@ -6,6 +6,8 @@ partial ever reaches FHIR; the caller decides whether to go on (default) or stop
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 from fhir_adapter.mapping import fields as F
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
+    Converted,
     Diagnosis,
     Measurement,
     MedicationRecord,
@@ -99,7 +102,7 @@ class ParticipantMapper:
         self.options = {
             name: F.Options.resolve(table, spec.source) for name, table in spec.tables.items()
         }
-        self._converters: dict[tuple[str, str, str, int | None], Converter] = {}
+        self._converters: dict[tuple[str, str, str, int], Converter] = {}
         self._bounds = {
             (key, unit): (
                 None if form.min is None else Decimal(str(form.min)),
@@ -130,7 +133,9 @@ class ParticipantMapper:
             return F.text(Column(column=column), o[section.table])
 
         p = s.participants
-        self._participant = fields(p, "sex", "birth_date", "arm", "enrolled", "status", "end")
+        self._participant = fields(
+            p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason"
+        )
         if s.diagnosis:
             self._onset = read(s.diagnosis, "onset")
         self._observations: list[tuple[Any, ...]] = []
@@ -268,6 +273,7 @@ class ParticipantMapper:
                 birth,
             )
             _no_duplicates(records.medications, lambda r: r.line, "medication line", errors)
+            records.medications = _mark_dose_changes(records.medications)
         if self.spec.adverse_events:
             self._map_rows(
                 rows.get(self.spec.adverse_events.table, ()),
@@ -287,7 +293,9 @@ class ParticipantMapper:
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
         r = _Rows(row, errors)
         p = self.spec.participants
-        sex, birth, arm, enrolled, status, end = (r.get(reader) for reader in self._participant)
+        sex, birth, arm, enrolled, status, end, reason = (
+            r.get(reader) for reader in self._participant
+        )
         if not r.failed and arm not in self._arm_names:
             r.fail(p.arm.column, "code", "value is not one of the study's arm codes (study.arms)")
         r.birth = birth
@@ -298,7 +306,7 @@ class ParticipantMapper:
             return None
         subject = str(row.values.get(self.spec.participants.subject, "")).strip()
         return Participant(
-            subject, sex, birth, arm, self._arm_names[arm], enrolled, status, end, r.origin
+            subject, sex, birth, arm, self._arm_names[arm], enrolled, status, end, r.origin, reason
         )
 
     def _map_diagnosis(
@@ -362,6 +370,7 @@ class ParticipantMapper:
                             comparator,
                             measured[1],
                             Origin(row.file, row.number, value_spec.column),
+                            measured[2],
                         )
                     )
 
@@ -403,6 +412,7 @@ class ParticipantMapper:
                         parsed[0],
                         measured[1],
                         Origin(row.file, row.number, section.value),
+                        measured[2],
                     )
                 )
 
@@ -416,39 +426,80 @@ class ParticipantMapper:
         decimals: int | None,
         value: Decimal,
         unit_column: str | None = None,
-    ) -> tuple[str, Decimal] | None:
-        """Convert if asked, then check the value against its form's plausible range."""
+    ) -> tuple[str, Decimal, Converted | None] | None:
+        """Convert if asked, then check each value against its form's plausible range.
+
+        A conversion into a form whose code asserts a method (HbA1c by IFCC protocol) keeps
+        the measured value in its own form and returns the converted one beside it.
+        """
         analyte = self.spec.codes.analytes[analyte_key]
         target = convert_to or unit
-        if target not in analyte.forms:
+        if target not in analyte.forms or (
+            target != unit and analyte.forms[target].method and unit not in analyte.forms
+        ):
             r.fail(
                 unit_column or column,
                 "unit",
                 f"unit is not one the mapping declares for analyte '{analyte_key}'",
             )
             return None
-        if target != unit:
-            key = (analyte_key, unit, target, decimals)
-            converter = self._converters.get(key)
-            if converter is None:
-                try:
-                    converter = resolve(
-                        unit,
-                        target,
-                        molar_mass=analyte.molar_mass_g_per_mol,
-                        equations=analyte.conversions,
-                        decimals=2 if decimals is None else decimals,
-                    )
-                except UnitError as exc:
-                    r.fail(unit_column or column, "unit", str(exc))
-                    return None
-                self._converters[key] = converter
-            value = converter(value)
-        low, high = self._bounds[(analyte_key, target)]
-        if (low is not None and value < low) or (high is not None and value > high):
-            r.fail(column, "range", f"outside the plausible range {low}–{high} {target}")
+        if target == unit:
+            if not self._in_range(r, column, analyte_key, unit, value):
+                return None
+            return unit, value, None
+        converter = self._converter(r, column, analyte_key, unit, target, decimals, unit_column)
+        if converter is None:
             return None
-        return target, value
+        converted = converter(value)
+        if not self._in_range(r, column, analyte_key, target, converted):
+            return None
+        if analyte.forms[target].method:
+            if not self._in_range(r, column, analyte_key, unit, value):
+                return None
+            return unit, value, Converted(target, converted)
+        return target, converted, None
+
+    def _converter(
+        self,
+        r: _Rows,
+        column: str,
+        analyte_key: str,
+        unit: str,
+        target: str,
+        decimals: int | None,
+        unit_column: str | None,
+    ) -> Converter | None:
+        analyte = self.spec.codes.analytes[analyte_key]
+        places = analyte.forms[target].decimals if decimals is None else decimals
+        if places is None:  # refused at load; a unit read from a cell can still get here
+            r.fail(unit_column or column, "unit", f"no precision declared for '{target}'")
+            return None
+        key = (analyte_key, unit, target, places)
+        converter = self._converters.get(key)
+        if converter is None:
+            try:
+                converter = resolve(
+                    unit,
+                    target,
+                    molar_mass=analyte.molar_mass_g_per_mol,
+                    equations=analyte.conversions,
+                    decimals=places,
+                )
+            except UnitError as exc:
+                r.fail(unit_column or column, "unit", str(exc))
+                return None
+            self._converters[key] = converter
+        return converter
+
+    def _in_range(
+        self, r: _Rows, column: str, analyte_key: str, unit: str, value: Decimal
+    ) -> bool:
+        """Whether ``value`` is plausible for the analyte's form in ``unit`` (else a row error)."""
+        low, high = self._bounds[(analyte_key, unit)]
+        if (low is not None and value < low) or (high is not None and value > high):
+            r.fail(column, "range", f"outside the plausible range {low}–{high} {unit}")
+            return False
+        return True
 
     def _map_rows(
         self,
@@ -560,6 +611,41 @@ def _is_ucum(code: str) -> bool:
     except UnitError:
         return False
     return True
+
+
+def _mark_dose_changes(lines: list[MedicationRecord]) -> list[MedicationRecord]:
+    """Link a line that ends to the line carrying the same drug on at another dose.
+
+    The convention of the exports (docs/mapping.md): a dose change ends the old line and
+    starts a new line of the same drug on the same day or the next. Such an end is a dose
+    change, not a stopped drug. Only full dates are compared; the first match is taken.
+    """
+    starts: dict[str, list[tuple[dt.date, str]]] = {}
+    for line in lines:
+        day = _full_date(line.start)
+        if day is not None:
+            starts.setdefault(line.drug, []).append((day, line.line))
+    out = []
+    for line in lines:
+        end = _full_date(line.end) if line.end else None
+        follower = None
+        if end is not None:
+            follower = next(
+                (
+                    number
+                    for day, number in sorted(starts.get(line.drug, []))
+                    if number != line.line and 0 <= (day - end).days <= 1
+                ),
+                None,
+            )
+        out.append(dataclasses.replace(line, continued_by=follower) if follower else line)
+    return out
+
+
+def _full_date(text: str | None) -> dt.date | None:
+    if text is None or len(text) != 10:
+        return None
+    return dt.date.fromisoformat(text)
 
 
 def _table_of(mapper: ParticipantMapper, row: SourceRow) -> str:

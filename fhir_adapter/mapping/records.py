@@ -46,6 +46,7 @@ class Participant:
     status: str
     end: str | None
     origin: Origin
+    end_reason: str | None = None  # key in codes.end_reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,14 @@ class Diagnosis:
 
 
 @dataclass(frozen=True, slots=True)
+class Converted:
+    """A value converted into a form whose code asserts a method the source did not use."""
+
+    unit: str
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Measurement:
     visit: str
     date: str
@@ -65,6 +74,7 @@ class Measurement:
     comparator: str | None
     value: Decimal
     origin: Origin
+    converted: Converted | None = None  # kept beside the measured value, never in its place
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,7 @@ class MedicationRecord:
     start: str
     end: str | None
     origin: Origin
+    continued_by: str | None = None  # the line that carries the same drug on at a new dose
 
 
 @dataclass(frozen=True, slots=True)

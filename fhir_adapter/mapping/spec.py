@@ -36,6 +36,19 @@ class AnalyteForm(_Strict):
 
     loinc: str
     display: str
+    decimals: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="Decimals laboratories report in this unit; a value converted into it is "
+        "rounded half-up to them (values measured in the unit keep their own precision).",
+    )
+    method: str | None = Field(
+        None,
+        description="The method or protocol the LOINC code asserts (e.g. 'IFCC protocol'). A "
+        "value converted into such a form did not come from that method, so the measured "
+        "value keeps its own form and the converted one is attached without this code.",
+    )
     min: float | None = Field(None, description="Lowest plausible value; below is a row error.")
     max: float | None = Field(None, description="Highest plausible value; above is a row error.")
 
@@ -53,7 +66,9 @@ class Analyte(_Strict):
 
 
 class ProcedureKind(_Strict):
-    coding: Coding
+    coding: Coding | None = Field(
+        None, description="SNOMED CT procedure; leave out when no concept fits (text only)."
+    )
     text: str
     route: str | None = Field(None, description="Default route key when the row gives none.")
     body_site: str | None = Field(None, description="Default body-site key.")
@@ -65,22 +80,52 @@ class TextConcept(_Strict):
 
 
 class Drug(_Strict):
-    rxnorm: str
-    rxnorm_display: str
+    """A drug at ingredient level: an RxNorm ingredient (TTY IN) and its WHO ATC substance.
+
+    A fixed combination (a premixed insulin) has no confirmed RxNorm multi-ingredient code in
+    the catalogue: it carries its ATC combination code and ``text`` naming the ingredients,
+    never a clinical drug or pen the source does not name.
+    """
+
+    rxnorm: str | None = None
+    rxnorm_display: str | None = None
+    text: str | None = Field(None, description="Name of the drug (default: rxnorm_display).")
     atc: str
     atc_display: str
     route: str
     insulin: bool
 
+    @model_validator(mode="after")
+    def _named(self) -> Drug:
+        if (self.rxnorm is None) != (self.rxnorm_display is None):
+            raise ValueError("give 'rxnorm' and 'rxnorm_display' together")
+        if self.rxnorm is None and self.text is None:
+            raise ValueError("a drug without an RxNorm code needs 'text'")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.text or self.rxnorm_display or self.atc_display
+
+
+class Condition(_Strict):
+    """A coded condition; ICD-10 codings are kept only in the edition the study chose."""
+
+    codings: list[Coding] = Field(min_length=1)
+
 
 class CodeCatalogue(_Strict):
     analytes: dict[str, Analyte] = Field(default_factory=dict)
-    conditions: dict[str, dict[str, list[Coding]]] = Field(default_factory=dict)
+    conditions: dict[str, Condition] = Field(default_factory=dict)
     procedures: dict[str, ProcedureKind] = Field(default_factory=dict)
     routes: dict[str, Coding] = Field(default_factory=dict)
     body_sites: dict[str, TextConcept] = Field(default_factory=dict)
     cell_types: dict[str, TextConcept] = Field(default_factory=dict)
     drugs: dict[str, Drug] = Field(default_factory=dict)
+    end_reasons: dict[str, Coding] = Field(
+        default_factory=dict,
+        description="Why a participant's participation ended (off-study reason extension).",
+    )
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -260,6 +305,16 @@ class Study(_Strict):
     description: _Text | None = None
     period_start: _FhirDate | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
     period_end: _FhirDate | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
+    data_cutoff: _FhirDate | None = Field(
+        None,
+        description="The date the export's data were frozen: MedicationStatement.dateAsserted, "
+        "and the moment participant statuses describe.",
+    )
+    icd10: Literal["who", "cm"] = Field(
+        "who",
+        description="ICD-10 edition of diagnosis codings: 'who' (http://hl7.org/fhir/sid/icd-10, "
+        "the default) or 'cm' (ICD-10-CM, United States).",
+    )
     arms: list[Arm] = Field(min_length=1)
 
     @field_validator("key")
@@ -288,6 +343,13 @@ class Participants(_Section):
     enrolled: ColumnRef = reads("date", description="ResearchSubject.period.start.")
     status: ColumnRef = reads("text", description="R4 research-subject-status code.")
     end: ColumnRef | None = reads("date", blank=True, optional=True)
+    end_reason: ColumnRef | None = reads(
+        "text",
+        blank=True,
+        optional=True,
+        description="Why participation ended, mapped to keys in codes.end_reasons "
+        "(off-study reason extension).",
+    )
 
 
 class Diagnosis(_Section):

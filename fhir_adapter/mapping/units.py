@@ -5,13 +5,18 @@ resolved once when the mapping is loaded and applied per value with exact decima
 - same dimension (pmol/L → nmol/L, g → kg): the factor comes from the UCUM grammar (ucumvert);
 - mass ↔ molar concentration (ng/mL → nmol/L): through the analyte's declared molar mass;
 - analyte equations (HbA1c mmol/mol ↔ %): the IFCC–NGSP master equation, by name.
+
+Results are rounded half-up (as laboratories round, not banker's rounding) to the decimals
+laboratories report in the target unit (the catalogue's per-form ``decimals``, e.g. HbA1c
+mmol/mol as whole numbers and % to one decimal, per the IFCC/NGSP consensus quoted on
+loinc.org/96595-4).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 # NGSP(%) = 0.09148 × IFCC(mmol/mol) + 2.152 — ngsp.org/ifcc.asp (shared/domain/CODES.md §4).
@@ -30,7 +35,7 @@ class UnitError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Converter:
-    """``to = scale × from + offset``, rounded to ``decimals`` places."""
+    """``to = scale × from + offset``, rounded half-up to ``decimals`` places."""
 
     scale: Decimal
     offset: Decimal
@@ -38,7 +43,7 @@ class Converter:
 
     def __call__(self, value: Decimal) -> Decimal:
         exponent = Decimal(1).scaleb(-self.decimals)
-        return (value * self.scale + self.offset).quantize(exponent, rounding=ROUND_HALF_EVEN)
+        return (value * self.scale + self.offset).quantize(exponent, rounding=ROUND_HALF_UP)
 
 
 @functools.cache
@@ -80,7 +85,7 @@ def resolve(
     *,
     molar_mass: float | None = None,
     equations: dict[str, str] | None = None,
-    decimals: int = 2,
+    decimals: int,
 ) -> Converter:
     """Find the conversion from one unit to another for one analyte, or raise UnitError."""
     named = (equations or {}).get(f"{from_code}->{to_code}")

@@ -20,6 +20,9 @@ class MapReport:
     resources: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     model_problems: list[str] = field(default_factory=list)
+    # Study-level statements the data contradict (e.g. a completed study with participants
+    # still on study): reported, not errors, so they do not change the exit code.
+    warnings: list[str] = field(default_factory=list)
     # Patient ids of participants left out for row errors: the sync must not take them for
     # participants removed from the source.
     rejected_keys: list[str] = field(default_factory=list)
@@ -50,4 +53,5 @@ class MapReport:
                 for e in self.errors
             ],
             "model_problems": self.model_problems,
+            "warnings": self.warnings,
         }

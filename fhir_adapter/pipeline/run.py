@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from fhir_adapter.fhir.ids import resource_id
 from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
+from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.loader import LoadedMapping
@@ -134,8 +136,13 @@ class StudyMapping:
     def participants(
         self, on_rows: Callable[[int], None] | None = None
     ) -> Iterator[MappedParticipant]:
-        """Map every participant in subject order. ``on_rows(n)`` reports progress in rows."""
+        """Map every participant in subject order. ``on_rows(n)`` reports progress in rows.
+
+        When all are mapped, ``report.warnings`` says where the study's status contradicts
+        the mapped participants' statuses.
+        """
         subject_columns = self.mapper.subject_columns()
+        statuses: Counter[str] = Counter()
         with Spill(self.spill_dir) as spill:
             for table, columns in columns_by_table(self.spec).items():
                 spec = self.spec.tables[table]
@@ -174,11 +181,13 @@ class StudyMapping:
                 resources = [r for r, _ in built]
                 self._count_and_check(resources)
                 self.report.participants_mapped += 1
+                statuses[result.records.participant.status] += 1
                 yield MappedParticipant(
                     key=resources[0]["id"],
                     resources=resources,
                     origins={f"{r['resourceType']}/{r['id']}": o for r, o in built},
                 )
+        self.report.warnings.extend(study_status_warnings(self.spec.study.status, statuses))
 
     def all_resources(self) -> Iterator[tuple[Resource, Origin | None]]:
         """Every resource of the study with its source row (None for study-level ones)."""

@@ -23,6 +23,7 @@ TABLES: dict[str, list[dict[str, str]]] = {
             baseline_med_group="ORAL",
             status="COMPLETED",
             end_date="2020-02-01",
+            end_reason="COMPLETED",
         ),
         dict(
             subject_id="A-002",
@@ -35,6 +36,7 @@ TABLES: dict[str, list[dict[str, str]]] = {
             baseline_med_group="BOTH",
             status="COMPLETED",
             end_date="2020-02-02",
+            end_reason="COMPLETED",
         ),
     ],
     "visits.csv": [

@@ -130,8 +130,15 @@ def test_declared_daily_total(tmp_path, tables, write_export, study_a_mapping):
     report, statements = _statements(mapping, write_export(tmp_path / "d", tables))
     assert report.errors == []
     dosage = statements[0]["dosage"][0]
-    assert "timing" not in dosage and "doseAndRate" not in dosage
-    assert str(dosage["maxDosePerPeriod"]["numerator"]["value"]) == "850"
+    # What was taken, once per day, flagged as a total whose split was not recorded; never
+    # maxDosePerPeriod (a limit, not a dose taken).
+    assert "maxDosePerPeriod" not in dosage
+    assert dosage["extension"] == [
+        {"url": "urn:fhir-adapter:extension:dosage-daily-total", "valueBoolean": True}
+    ]
+    assert dosage["timing"] == {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
+    assert str(dosage["doseAndRate"][0]["doseQuantity"]["value"]) == "850"
+    assert "per day in total" in dosage["text"]
 
 
 def test_blank_optional_dose_is_left_out_never_null(
