@@ -59,6 +59,8 @@ def print_report(report: MapReport, as_json: bool) -> None:
         f"participants mapped {report.participants_mapped:,}, "
         f"rejected {report.participants_rejected:,}"
     )
+    for warning in report.warnings:
+        stderr.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
     for error in report.errors[:_MAX_LISTED_ERRORS]:
         stderr.print(f"[red]row error[/red] {error}", highlight=False, markup=True)
     if len(report.errors) > _MAX_LISTED_ERRORS:

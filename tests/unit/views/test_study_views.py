@@ -57,13 +57,19 @@ def test_medications_carry_rxnorm_atc_period_and_ucum_dose(study: str, study_ndj
         assert row["period_end"] == source["effectivePeriod"].get("end")
         dosage = source["dosage"][0]
         dose = (dosage.get("doseAndRate") or [{}])[0].get("doseQuantity")
-        total = (dosage.get("maxDosePerPeriod") or {}).get("numerator")
+        repeat = (dosage.get("timing") or {}).get("repeat") or {}
         assert (row["dose"], row["dose_unit"]) == (
             (Decimal(str(dose["value"])), dose["code"]) if dose else (None, None)
         )
-        assert (row["daily_total_dose"], row["daily_total_unit"]) == (
-            (Decimal(str(total["value"])), total["code"]) if total else (None, None)
-        )
+        if dose and repeat.get("periodUnit") == "d":
+            # The total per day is computable from every statement: dose x frequency / period.
+            expected = (Decimal(str(dose["value"])) * repeat["frequency"]
+                        / Decimal(str(repeat["period"])))
+            assert Decimal(str(row["daily_total_dose"])) == expected
+            assert row["daily_total_unit"] == dose["code"]
+        flagged = any(e["url"] == "urn:fhir-adapter:extension:dosage-daily-total"
+                      for e in dosage.get("extension") or [])
+        assert row["source_gave_daily_total"] is flagged
 
 
 @pytest.mark.parametrize("study", STUDIES)
