@@ -43,7 +43,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=10, help="kill points in total")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--subjects", type=int, default=4, help="participants per study copy")
-    parser.add_argument("--rate", type=float, default=0.4, help="chance a request is faulted")
+    parser.add_argument(
+        "--rate", type=float, default=0.25, help="chance that a read request gets a fault"
+    )
+    parser.add_argument(
+        "--transaction-rate", type=float, default=0.5, help="chance that a transaction gets one"
+    )
     parser.add_argument(
         "--modes", default="client-ids,conditional", help="write modes, comma-separated"
     )
@@ -66,6 +71,7 @@ def main() -> int:
         seed=args.seed,
         subjects=args.subjects,
         rate=args.rate,
+        transaction_rate=args.transaction_rate,
         modes=tuple(WriteMode(m) for m in args.modes.split(",")),
     )
 
@@ -98,6 +104,7 @@ def main() -> int:
                 "seed": args.seed,
                 "subjects": args.subjects,
                 "rate": args.rate,
+                "transaction_rate": args.transaction_rate,
                 "modes": args.modes.split(","),
             },
             "faults_by_kind": dict(result.injected),

@@ -53,7 +53,8 @@ class KillPhase(enum.StrEnum):
 
 @dataclass
 class FaultPlan:
-    """A seeded schedule: each request draws a fault with probability ``rate``.
+    """A seeded schedule: a transaction POST draws a fault with probability
+    ``transaction_rate`` (``rate`` when None), any other request with ``rate``.
 
     The kind is the one injected least often so far among those the request can take
     (location faults need a transaction, and go first there on a tie), other ties broken
@@ -63,6 +64,7 @@ class FaultPlan:
 
     seed: int | str
     rate: float = 0.4
+    transaction_rate: float | None = None
     budget: int | None = None
     kinds: tuple[FaultKind, ...] = tuple(FaultKind)
     _rng: random.Random = field(init=False, repr=False)
@@ -79,7 +81,8 @@ class FaultPlan:
         """
         if self.budget is not None and self.dealt >= self.budget:
             return None
-        if self._rng.random() >= self.rate:
+        rate = self.transaction_rate if transaction else None
+        if self._rng.random() >= (self.rate if rate is None else rate):
             return None
         eligible = [k for k in self.kinds if transaction or k not in TRANSACTION_ONLY]
         if not eligible:

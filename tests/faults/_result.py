@@ -18,7 +18,8 @@ class SuiteConfig:
     kills: int = 10
     seed: int = 1
     subjects: int = 4
-    rate: float = 0.4  # chance that a request gets a fault
+    rate: float = 0.25  # chance that a read (metadata, search, audit) gets a fault
+    transaction_rate: float = 0.5  # chance that a transaction POST gets one
     modes: tuple[WriteMode, ...] = (WriteMode.CLIENT_IDS, WriteMode.CONDITIONAL)
     read_timeout: float = 3.0  # the faulty client's; held requests wait 0.5 s longer
     max_runs: int = 30  # faulty runs per convergence before the round counts as failed

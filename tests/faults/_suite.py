@@ -104,6 +104,7 @@ class FaultSuite:
             plan = FaultPlan(
                 seed=f"{self.config.seed}/{mode}/{index}",
                 rate=self.config.rate,
+                transaction_rate=self.config.transaction_rate,
                 budget=min(self.config.faults_per_round, budget - counts["faults"]),
             )
             self._fault_round(mode, plan)
