@@ -10,9 +10,14 @@ import click
 from rich.console import Console
 
 from fhir_adapter.cli._errors import reports_errors
+from fhir_adapter.errors import ConfigError
 from fhir_adapter.localserver import (
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
+    default_state_dir,
+    parse_registration,
+    register_client,
+    revoke_client,
     server_status,
     start_server,
     stop_server,
@@ -32,7 +37,7 @@ def _duration(seconds: float) -> str:
 
 @click.group()
 def server() -> None:
-    """Run a real HAPI FHIR R4 server locally (127.0.0.1 only, no authentication).
+    """Run a real HAPI FHIR R4 server locally (127.0.0.1 only; open, or --secure).
 
     \b
     The server is built from server/ with Maven on first use (a few minutes, downloads
@@ -42,6 +47,7 @@ def server() -> None:
 
     \b
       fhir-adapter server start             # in-memory database, port 8080
+      fhir-adapter server start --secure --register-client sync=keys/jwks.json
       fhir-adapter server status --json
       fhir-adapter server stop
     """
@@ -61,15 +67,31 @@ def server() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               envvar="FHIR_ADAPTER_SERVER_CACHE",
               help="Where built jars are cached [env FHIR_ADAPTER_SERVER_CACHE].")
+@click.option("--secure", is_flag=True,
+              help="Protect /fhir with SMART Backend Services: an OAuth 2.0 authorization "
+                   "server on the same port issues access tokens to registered clients "
+                   "(docs/auth.md).")
+@click.option("--register-client", "registrations", multiple=True, metavar="ID=JWKS[:SCOPES]",
+              help="With --secure: a client id, its public JWKS file (from 'auth keygen') and "
+                   "the scopes it may get (default 'system/*.rs system/*.cu system/*.d'); "
+                   "repeatable. Replaces the clients registered on this port.")
 @reports_errors
 def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
-          cache_dir: Path | None) -> None:
+          cache_dir: Path | None, secure: bool, registrations: tuple[str, ...]) -> None:
     """Build if needed, start the server in the background and wait until it is ready.
 
     The server keeps running after this command returns; stop it with 'server stop'.
     """
+    if registrations and not secure:
+        raise click.UsageError("--register-client needs --secure")
+    clients = [parse_registration(text) for text in registrations]
     running = server_status(port)
     if running is not None:
+        if running.secure != secure or clients:
+            raise ConfigError(
+                f"a{' secure' if running.secure else 'n open'} server already runs on port "
+                f"{port}; stop it first ('fhir-adapter server stop --port {port}'), or change "
+                "its clients with 'server register-client' and 'server revoke-client'")
         click.echo(f"Already running: {running.url} (pid {running.pid}, "
                    f"HAPI {running.hapi_version or '?'}).")
         return
@@ -79,6 +101,7 @@ def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
         handle = start_server(
             port, db_url=db_url, timeout=timeout, rebuild=rebuild, detach=True,
             cache_dir=cache_dir, progress=lambda message: spinner.update(message + " ..."),
+            secure=secure, clients=clients,
         )
     click.echo(
         f"HAPI FHIR {handle.hapi_version or '?'} ready at {handle.url} "
@@ -86,6 +109,47 @@ def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
         f"log: {handle.log_path}\n"
         f"stop with: fhir-adapter server stop --port {port}"
     )
+    if secure:
+        names = ", ".join(c.client_id for c in clients) or "none yet ('server register-client')"
+        click.echo(f"secure: SMART Backend Services, token endpoint "
+                   f"http://127.0.0.1:{port}/oauth2/token; clients: {names}")
+
+
+def _secure_server(port: int) -> None:
+    current = server_status(port)
+    if current is None or not current.secure:
+        raise ConfigError(f"no secure fhir-adapter server runs on port {port}; start one with "
+                          f"'fhir-adapter server start --secure --port {port}'")
+
+
+@server.command("register-client", short_help="Let a SMART client use the secure server.")
+@click.argument("registration", metavar="ID=JWKS[:SCOPES]")
+@_port_option
+@reports_errors
+def register_client_command(registration: str, port: int) -> None:
+    """Register (or replace) a client of the secure server on PORT, effective at once.
+
+    JWKS is the public jwks.json that 'fhir-adapter auth keygen' wrote; SCOPES default to
+    'system/*.rs system/*.cu system/*.d'.
+    """
+    client = parse_registration(registration)
+    _secure_server(port)
+    register_client(default_state_dir(), port, client)
+    click.echo(f"Registered client {client.client_id} ({' '.join(client.scopes)}) on port "
+               f"{port}.")
+
+
+@server.command("revoke-client", short_help="Revoke a SMART client of the secure server.")
+@click.argument("client_id")
+@_port_option
+@reports_errors
+def revoke_client_command(client_id: str, port: int) -> None:
+    """Revoke CLIENT_ID on the secure server on PORT, effective at once: it gets no new
+    token, and the tokens it holds are refused from the next request on."""
+    _secure_server(port)
+    if not revoke_client(default_state_dir(), port, client_id):
+        raise ConfigError(f"no client {client_id} is registered on port {port}")
+    click.echo(f"Revoked client {client_id} on port {port}.")
 
 
 @server.command(short_help="Stop the server that 'server start' launched.")
@@ -125,6 +189,9 @@ def status(port: int, as_json: bool) -> None:
         f"database: {current.database}\n"
         f"log:      {current.log_path}"
     )
+    if current.secure:
+        click.echo(f"auth:     SMART Backend Services, token endpoint {current.token_url}\n"
+                   f"clients:  {', '.join(current.clients) or 'none'}")
 
 
 COMMANDS = [server]

@@ -10,9 +10,21 @@ signalled while it is still the recorded ``java -jar``, same start time).
     start_server()    start a JVM on a port and wait until /fhir/metadata answers
     server_status()   what runs on a port we manage, or None
     stop_server()     stop the JVM we started on a port
+
+With ``secure=True`` the same jar runs as a SMART Backend Services authorization server with
+``/fhir`` protected by its tokens; ``register_client``/``revoke_client`` change who may
+connect, also while it runs.
 """
 
 from fhir_adapter.localserver._build import ensure_jar, source_hash
+from fhir_adapter.localserver._clients import (
+    DEFAULT_SCOPES,
+    ClientRegistration,
+    parse_registration,
+    read_clients,
+    register_client,
+    revoke_client,
+)
 from fhir_adapter.localserver._control import (
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
@@ -26,12 +38,18 @@ from fhir_adapter.localserver._paths import default_cache_dir, default_state_dir
 
 __all__ = [
     "DEFAULT_PORT",
+    "DEFAULT_SCOPES",
+    "ClientRegistration",
     "DEFAULT_TIMEOUT",
     "LocalServer",
     "ServerStatus",
     "default_cache_dir",
     "default_state_dir",
     "ensure_jar",
+    "parse_registration",
+    "read_clients",
+    "register_client",
+    "revoke_client",
     "find_server_dir",
     "server_status",
     "source_hash",

@@ -16,6 +16,12 @@ import httpx
 
 from fhir_adapter.errors import LocalServerError
 from fhir_adapter.localserver._build import ensure_jar
+from fhir_adapter.localserver._clients import (
+    ClientRegistration,
+    clients_path,
+    read_clients,
+    write_clients,
+)
 from fhir_adapter.localserver._logtail import tail
 from fhir_adapter.localserver._paths import default_state_dir
 from fhir_adapter.localserver._private import private_opener
@@ -60,6 +66,13 @@ class ServerStatus:
     uptime_seconds: float
     log_path: Path
     database: str  # JDBC URL without credentials
+    secure: bool = False  # /fhir needs SMART Backend Services access tokens
+    clients: tuple[str, ...] = ()  # ids of the registered SMART clients (secure only)
+
+    @property
+    def token_url(self) -> str | None:
+        """The token endpoint of a secure server (None for an open one)."""
+        return f"http://127.0.0.1:{self.port}/oauth2/token" if self.secure else None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (paths as strings)."""
@@ -71,6 +84,9 @@ class ServerStatus:
             "uptime_seconds": round(self.uptime_seconds, 1),
             "log_path": str(self.log_path),
             "database": self.database,
+            "secure": self.secure,
+            "token_url": self.token_url,
+            "clients": list(self.clients),
         }
 
 
@@ -158,14 +174,22 @@ def start_server(
     state_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    secure: bool = False,
+    clients: Sequence[ClientRegistration] = (),
 ) -> LocalServer:
     """Build (if needed) and start the HAPI server on 127.0.0.1:``port``; return once ready.
 
     ``db_url`` is a JDBC URL (default: in-memory H2, empty at every start). Credentials for
-    it are best passed in ``extra_env`` as SPRING_DATASOURCE_USERNAME/PASSWORD. Raises
+    it are best passed in ``extra_env`` as SPRING_DATASOURCE_USERNAME/PASSWORD. ``secure``
+    runs the same jar with an OAuth 2.0 authorization server for SMART Backend Services and
+    ``/fhir`` protected by its access tokens and scopes (``/fhir/metadata`` and
+    ``/fhir/.well-known/smart-configuration`` stay open); ``clients`` replace the clients
+    registered for this port (see ``register_client``/``revoke_client``). Raises
     LocalServerError if Java/Maven are missing, the port is taken, or the server does not
     become ready within ``timeout`` seconds (the process is then stopped).
     """
+    if clients and not secure:
+        raise LocalServerError("clients can only be registered with a secure server")
     state_dir = state_dir or default_state_dir()
     # Owner-only from here on, also folders left world-readable by older versions.
     log_path = private_port_dir(state_dir, port) / LOG_FILE
@@ -192,8 +216,17 @@ def start_server(
     env = {**os.environ, **(extra_env or {}), "SPRING_DATASOURCE_URL": database}
     if progress:
         progress(f"Starting HAPI FHIR on port {port} (usually 30-90 s)")
+    app_args: list[str] = []
+    if secure:
+        registry = write_clients(state_dir, port, clients) if clients else (
+            clients_path(state_dir, port))
+        if not registry.exists():
+            write_clients(state_dir, port, [])
+        app_args = ["--spring.profiles.active=secure",
+                    f"--fhiradapter.secure.clients-file={registry}"]
     process = spawn(
-        java_command(java, jar, port, java_options), log_path=log_path, env=env, detach=detach
+        java_command(java, jar, port, java_options, app_args), log_path=log_path, env=env,
+        detach=detach,
     )
     record = ServerRecord(
         pid=process.pid,
@@ -204,6 +237,7 @@ def start_server(
         started_at=time.time(),
         proc_start_ticks=proc_start_ticks(process.pid),
         database=redact_jdbc_url(database),
+        secure=secure,
     )
     write_record(state_dir, record)
     server = LocalServer(record, state_dir, attached=not detach, hapi_version=None)
@@ -259,6 +293,9 @@ def server_status(
         uptime_seconds=max(0.0, time.time() - record.started_at),
         log_path=Path(record.log),
         database=record.database,
+        secure=record.secure,
+        clients=tuple(c.client_id for c in read_clients(state_dir, port)) if record.secure
+        else (),
     )
 
 

@@ -46,8 +46,10 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return set_pdeathsig
 
 
-def java_command(java: str, jar: Path, port: int, java_options: Sequence[str]) -> list[str]:
-    """The argv that runs the server jar on ``port`` (loopback only)."""
+def java_command(java: str, jar: Path, port: int, java_options: Sequence[str],
+                 app_args: Sequence[str] = ()) -> list[str]:
+    """The argv that runs the server jar on ``port`` (loopback only); ``app_args`` are
+    Spring properties (``--name=value``, never secrets: ``ps`` shows them)."""
     return [
         java,
         *java_options,
@@ -55,6 +57,7 @@ def java_command(java: str, jar: Path, port: int, java_options: Sequence[str]) -
         str(jar),
         f"--server.port={port}",
         "--server.address=127.0.0.1",
+        *app_args,
     ]
 
 

@@ -36,6 +36,7 @@ class ServerRecord:
     started_at: float  # epoch seconds
     proc_start_ticks: int | None  # /proc/<pid>/stat field 22; None where /proc is absent
     database: str  # redacted JDBC URL
+    secure: bool = False  # SMART Backend Services authorization server and protected /fhir
 
 
 def port_dir(state_dir: Path, port: int) -> Path:

@@ -16,6 +16,8 @@ import ca.uhn.fhir.rest.server.IncomingRequestAddressStrategy;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
+import org.fhiradapter.server.secure.SmartScopeAuthorization;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -38,7 +40,8 @@ public class FhirServletConfig {
 			DatabaseBackedPagingProvider pagingProvider,
 			CascadingDeleteInterceptor cascadingDeleteInterceptor,
 			BulkDataExportProvider bulkDataExportProvider,
-			ValueSetOperationProvider valueSetOperationProvider) {
+			ValueSetOperationProvider valueSetOperationProvider,
+			ObjectProvider<SmartScopeAuthorization> smartScopes) {
 		// Narratives are generated server-side, as on the sandbox.
 		systemDao.getContext().setNarrativeGenerator(new DefaultThymeleafNarrativeGenerator());
 
@@ -62,6 +65,8 @@ public class FhirServletConfig {
 		server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
 		// Lets clients send _cascade=delete, which the sandbox honours.
 		server.registerInterceptor(cascadingDeleteInterceptor);
+		// Only in secure mode (profile "secure"): SMART scopes decide what each request may do.
+		smartScopes.ifAvailable(server::registerInterceptor);
 		return server;
 	}
 
