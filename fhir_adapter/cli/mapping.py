@@ -14,6 +14,7 @@ from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, rep
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.errors import MappingSpecError
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import MapReport, StudyMapping
 from fhir_adapter.pipeline.output import FORMATS, OutputWriter
@@ -76,7 +77,7 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
     with row_progress("mapping", enabled=progress) as advance:
         for participant in mapping.participants(on_rows=advance):
             if writer:
-                first = participant.origins.get(f"Patient/{participant.key}")
+                first = participant.origins.get(ResourceKey("Patient", participant.key))
                 writer.write_participant(participant.key, participant.resources,
                                          f"{first.file} row {first.row}" if first else "")
 

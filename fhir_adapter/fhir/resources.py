@@ -19,6 +19,7 @@ from fhir_adapter.fhir.ids import (
     resource_id,
     with_resource_key_tag,
 )
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Measurement,
@@ -140,7 +141,7 @@ class ResourceFactory:
         }
 
     def _ref(self, resource_type: str, key: str) -> dict[str, str]:
-        return {"reference": f"{resource_type}/{resource_id(self.study, resource_type, key)}"}
+        return ResourceKey(resource_type, resource_id(self.study, resource_type, key)).reference()
 
     # --- study level -------------------------------------------------------------------------
 
@@ -209,7 +210,7 @@ class ResourceFactory:
             }
         enrolment["status"] = p.status
         enrolment["period"] = {"start": p.enrolled, **({"end": p.end} if p.end else {})}
-        enrolment["study"] = {"reference": f"ResearchStudy/{self.study_id}"}
+        enrolment["study"] = ResourceKey("ResearchStudy", self.study_id).reference()
         enrolment["individual"] = patient_ref
         enrolment["assignedArm"] = p.arm_name
         out.append((enrolment, p.origin))
@@ -413,7 +414,7 @@ class ResourceFactory:
             out["outcome"] = _concept(
                 "http://terminology.hl7.org/CodeSystem/adverse-event-outcome", r.outcome
             )
-        out["study"] = [{"reference": f"ResearchStudy/{self.study_id}"}]
+        out["study"] = [ResourceKey("ResearchStudy", self.study_id).reference()]
         return out
 
     def _provenance(
@@ -423,7 +424,7 @@ class ResourceFactory:
         out: Resource = {
             "resourceType": "Provenance",
             "id": head["id"],
-            "target": [{"reference": f"{r['resourceType']}/{r['id']}"} for r in targets],
+            "target": [ResourceKey.of(r).reference() for r in targets],
             "recorded": f"{_latest_date(records)}T00:00:00Z",
             "policy": [self.policy],
             "agent": [{"who": {"display": f"fhir-adapter {__version__}"}}],

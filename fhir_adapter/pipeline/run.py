@@ -10,6 +10,7 @@ from typing import Any
 
 from fhir_adapter.errors import MappingSpecError, SourceDataError
 from fhir_adapter.fhir.ids import resource_id
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
@@ -33,7 +34,7 @@ class MappedParticipant:
 
     key: str
     resources: list[Resource]
-    origins: dict[str, Origin]  # "Type/id" → the source row it came from
+    origins: dict[ResourceKey, Origin]  # the source row each resource came from
 
 
 def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
@@ -185,7 +186,7 @@ class StudyMapping:
                 yield MappedParticipant(
                     key=resources[0]["id"],
                     resources=resources,
-                    origins={f"{r['resourceType']}/{r['id']}": o for r, o in built},
+                    origins={ResourceKey.of(r): o for r, o in built},
                 )
         self.report.warnings.extend(study_status_warnings(self.spec.study.status, statuses))
 
@@ -195,7 +196,7 @@ class StudyMapping:
             yield resource, None
         for participant in self.participants():
             for resource in participant.resources:
-                yield resource, participant.origins[f"{resource['resourceType']}/{resource['id']}"]
+                yield resource, participant.origins[ResourceKey.of(resource)]
 
     def _keyed(
         self,
@@ -249,5 +250,5 @@ class StudyMapping:
             if self.check_models:
                 for problem in model_problems(resource):
                     self.report.model_problems.append(
-                        f"{resource['resourceType']}/{resource['id']}: {problem}"
+                        f"{ResourceKey.of(resource)}: {problem}"
                     )

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from fhir_adapter.client import FhirClient
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.sync.ledger import LedgerEntry
 
 CHUNK = 500  # ids per search: one full page (HAPI's maximum _count); POSTed, so no URL limit
@@ -24,8 +25,8 @@ class LedgerAudit:
     """What the server holds of what the ledger recorded."""
 
     checked: int = 0
-    missing: set[tuple[str, str]] = field(default_factory=set)  # (type, our id)
-    stale: dict[tuple[str, str], str] = field(default_factory=dict)  # (type, id) → version
+    missing: set[ResourceKey] = field(default_factory=set)
+    stale: dict[ResourceKey, str] = field(default_factory=dict)  # → the version the server holds
 
     @property
     def clean(self) -> bool:
@@ -46,7 +47,7 @@ def audit_ledger(
         for kind, chunk, held in pool.map(lambda c: (*c, _held(client, *c)), chunks):
             for entry in chunk:
                 audit.checked += 1
-                key = (kind, entry.id)
+                key = ResourceKey(kind, entry.id)
                 if entry.server_id not in held:
                     audit.missing.add(key)
                     continue

@@ -16,6 +16,7 @@ from fhir_adapter.errors import (
     FhirServerError,
     TransientServerError,
 )
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
 from fhir_adapter.pipeline.output import subject_of as _subject_of
@@ -68,7 +69,7 @@ class SyncInterruptedError(FhirAdapterError):
 @dataclass
 class _Job:
     plan: ParticipantPlan
-    origins: dict[str, Origin]
+    origins: dict[ResourceKey, Origin]
 
 
 class SyncEngine:
@@ -113,7 +114,7 @@ class SyncEngine:
         study = mapping.study_resources()
         study_origin = Origin(mapping.mapping.name, 0)
         self._sync_all(report, [_Job(self._plan(STUDY, "study (mapping file)", study), {
-            f"{r['resourceType']}/{r['id']}": study_origin for r in study})], None)
+            ResourceKey.of(r): study_origin for r in study})], None)
         if report.failures:
             report.notes.append("the study resource was refused; participants were not sent")
             return report
@@ -151,7 +152,7 @@ class SyncEngine:
         self.ledger.mark_stale((kind, rid, version)
                                for (kind, rid), version in audit.stale.items())
 
-    def _known(self, key: str) -> dict[tuple[str, str], LedgerEntry]:
+    def _known(self, key: str) -> dict[ResourceKey, LedgerEntry]:
         entries = self.ledger.participant_entries(key)
         if self.audit.clean:
             return entries
@@ -163,7 +164,7 @@ class SyncEngine:
         return plan_participant(key, label, resources, self._known(key), self.options.removal)
 
     def _job(self, participant: MappedParticipant) -> _Job:
-        first = participant.origins[f"Patient/{participant.key}"]
+        first = participant.origins[ResourceKey("Patient", participant.key)]
         label = f"{first.file} row {first.row}"
         plan = self._plan(participant.key, label, participant.resources)
         if self.options.dry_run:
@@ -233,11 +234,11 @@ class SyncEngine:
         body = bundle_for(job.plan, self.mode, self._server_ids(job.plan))
         pending[pool.submit(self.client.transaction, body, idempotent=True)] = job
 
-    def _server_ids(self, plan: ParticipantPlan) -> dict[tuple[str, str], str]:
+    def _server_ids(self, plan: ParticipantPlan) -> dict[ResourceKey, str]:
         if self.mode is not WriteMode.CONDITIONAL:
             return {}
-        ids = {(e.type, e.id): e.server_id for e in self._known(plan.participant).values()}
-        ids.update({(e.type, e.id): e.server_id for e in self._known(STUDY).values()})
+        ids = {e.key: e.server_id for e in self._known(plan.participant).values()}
+        ids.update({e.key: e.server_id for e in self._known(STUDY).values()})
         return ids
 
     def _drain(self, report: SyncReport, pending: dict[Future[dict[str, Any]], _Job],
@@ -267,7 +268,7 @@ class SyncEngine:
         upserts, removals = [], []
         for write, result in zip(plan.writes, results, strict=True):
             if write.action is Action.DELETE:
-                removals.append((write.resource_type, write.resource_id))
+                removals.append(write.key)
                 report.add(write.resource_type, "deleted")
                 continue
             assert write.text is not None and write.content_hash is not None
@@ -306,13 +307,11 @@ class SyncEngine:
         for text in texts:
             match = _ENTRY.search(text)
             if match and int(match.group(1)) < len(job.plan.writes):
-                write = job.plan.writes[int(match.group(1))]
-                key = f"{write.resource_type}/{write.resource_id}"
-                return key, job.origins.get(key)
+                key = job.plan.writes[int(match.group(1))].key
+                return str(key), job.origins.get(key)
             for write in job.plan.writes:
-                key = f"{write.resource_type}/{write.resource_id}"
-                if key in text:
-                    return key, job.origins.get(key)
+                if str(write.key) in text:
+                    return str(write.key), job.origins.get(write.key)
         return None, None
 
     def _record_plan(self, report: SyncReport, plan: ParticipantPlan) -> None:

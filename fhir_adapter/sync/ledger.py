@@ -29,6 +29,7 @@ from typing import IO
 import httpx
 
 from fhir_adapter.errors import LedgerError
+from fhir_adapter.fhir.keys import ResourceKey
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -82,6 +83,10 @@ class LedgerEntry:
     body: str
     server_id: str
     version: str | None
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.type, self.id)
 
 
 def default_ledger_path(base_dir: Path, server_url: str, study_key: str) -> Path:
@@ -185,9 +190,9 @@ class Ledger:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def participant_entries(self, participant: str) -> dict[tuple[str, str], LedgerEntry]:
+    def participant_entries(self, participant: str) -> dict[ResourceKey, LedgerEntry]:
         rows = self._db.execute("SELECT * FROM resources WHERE participant = ?", (participant,))
-        return {(r[0], r[1]): LedgerEntry(*r) for r in rows}
+        return {ResourceKey(r[0], r[1]): LedgerEntry(*r) for r in rows}
 
     def participants(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT DISTINCT participant FROM resources")}
@@ -269,7 +274,7 @@ class Ledger:
 
     # --- writing (only after the server confirmed) ---------------------------------------------
 
-    def commit(self, upserts: Iterable[LedgerEntry], removals: Iterable[tuple[str, str]]) -> None:
+    def commit(self, upserts: Iterable[LedgerEntry], removals: Iterable[ResourceKey]) -> None:
         """Record one participant's confirmed changes atomically."""
         with self._db:
             self._db.execute("BEGIN")
@@ -280,7 +285,7 @@ class Ledger:
             self._db.executemany("DELETE FROM resources WHERE type = ? AND id = ?",
                                  list(removals))
 
-    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
+    def forget(self, keys: Iterable[ResourceKey]) -> None:
         """Drop entries the server turned out not to hold: they are sent again as new."""
         self.commit((), keys)
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED
+from fhir_adapter.fhir.keys import ResourceKey
 
 CHUNK = 200  # keys per search (POSTed as a form, so no request-line limit)
-Key = tuple[str, str]  # (resource type, our id)
+Key = ResourceKey  # the resource's type and our id (not the server's)
 
 
 def business_key(resource: dict[str, Any]) -> tuple[str, str, str]:
@@ -63,7 +64,7 @@ def locate(
 def _locate_chunk(
     client: FhirClient, kind: str, parameter: str, chunk: list[dict[str, Any]]
 ) -> dict[Key, list[dict[str, Any]]]:
-    wanted = {business_key(r)[1:]: (kind, r["id"]) for r in chunk}
+    wanted = {business_key(r)[1:]: ResourceKey(kind, r["id"]) for r in chunk}
     tokens = ",".join(f"{escape_token(system)}|{escape_token(value)}" for system, value in wanted)
     out: dict[Key, list[dict[str, Any]]] = {key: [] for key in wanted.values()}
     for held in client.search(kind, {parameter: tokens, "_count": "500"}, no_cache=True, post=True):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.ledger import LedgerEntry
 
@@ -42,6 +43,10 @@ class Write:
     content_hash: str | None
     known: LedgerEntry | None  # what the ledger had before
 
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.resource_type, self.resource_id)
+
 
 @dataclass
 class ParticipantPlan:
@@ -62,21 +67,21 @@ def _hash(text: str) -> str:
 
 
 def plan_participant(participant: str, label: str, resources: list[dict[str, Any]],
-                     known: dict[tuple[str, str], LedgerEntry],
+                     known: dict[ResourceKey, LedgerEntry],
                      policy: RemovalPolicy) -> ParticipantPlan:
     plan = ParticipantPlan(participant, label)
-    seen: set[tuple[str, str]] = set()
+    seen: set[ResourceKey] = set()
     for resource in resources:
-        key = (resource["resourceType"], resource["id"])
+        key = ResourceKey.of(resource)
         seen.add(key)
         text = canonical_json(resource)
         digest = _hash(text)
         before = known.get(key)
         if before is not None and before.content_hash == digest:
-            plan.unchanged[key[0]] = plan.unchanged.get(key[0], 0) + 1
+            plan.unchanged[key.type] = plan.unchanged.get(key.type, 0) + 1
             continue
         action = Action.CREATE if before is None else Action.UPDATE
-        plan.writes.append(Write(action, key[0], key[1], text, digest, before))
+        plan.writes.append(Write(action, key.type, key.id, text, digest, before))
     for key, before in sorted(known.items()):
         if key not in seen:
             plan.writes.extend(_removal(before, policy, plan))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -21,11 +20,11 @@ from urllib.parse import quote
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.fhir.bundle import delete_entry_json, put_entry_json, transaction_json_of
 from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED, with_resource_key_tag
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.locate import business_key, escape_token
 from fhir_adapter.sync.plan import Action, ParticipantPlan
 
-_REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$")
 _NAMESPACE = uuid.UUID("6f1f1e52-5d0a-4d8e-9a55-3c3c0f7c2b11")  # this project's uuid5 space
 PROVENANCE_TAG_SYSTEM = RESOURCE_KEY_TAG_SYSTEM  # the name earlier releases used
 
@@ -36,14 +35,14 @@ class WriteMode(enum.StrEnum):
     CONDITIONAL = "conditional"
 
 
-def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[tuple[str, str], str]
+def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[ResourceKey, str]
                ) -> bytes:
     """The transaction for ``plan``. ``server_ids`` resolves references in conditional mode."""
     if mode is WriteMode.CLIENT_IDS:
         entries = [_client_id_entry(w.action, w.resource_type, w.resource_id, w.text)
                    for w in plan.writes]
     else:
-        in_bundle = {(w.resource_type, w.resource_id) for w in plan.writes
+        in_bundle = {w.key for w in plan.writes
                      if w.action is not Action.DELETE}
         entries = [_conditional_entry(w.action, w.resource_type, w.resource_id, w.text,
                                       in_bundle, server_ids, w.known.server_id if w.known else None)
@@ -59,11 +58,11 @@ def _client_id_entry(action: Action, kind: str, rid: str, text: str | None) -> s
 
 
 def full_url(kind: str, rid: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{rid}')}"
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, str(ResourceKey(kind, rid)))}"
 
 
 def _conditional_entry(action: Action, kind: str, rid: str, text: str | None,
-                       in_bundle: set[tuple[str, str]], server_ids: dict[tuple[str, str], str],
+                       in_bundle: set[ResourceKey], server_ids: dict[ResourceKey, str],
                        known_server_id: str | None) -> str:
     if action is Action.DELETE:
         target = known_server_id or rid
@@ -85,8 +84,8 @@ def _conditional_entry(action: Action, kind: str, rid: str, text: str | None,
             f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
 
 
-def _rewrite_references(node: Any, in_bundle: set[tuple[str, str]],
-                        server_ids: dict[tuple[str, str], str]) -> None:
+def _rewrite_references(node: Any, in_bundle: set[ResourceKey],
+                        server_ids: dict[ResourceKey, str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "reference" and isinstance(value, str):
@@ -98,17 +97,16 @@ def _rewrite_references(node: Any, in_bundle: set[tuple[str, str]],
             _rewrite_references(item, in_bundle, server_ids)
 
 
-def _resolve(reference: str, in_bundle: set[tuple[str, str]],
-             server_ids: dict[tuple[str, str], str]) -> str:
-    match = _REFERENCE.match(reference)
-    if not match:
+def _resolve(reference: str, in_bundle: set[ResourceKey],
+             server_ids: dict[ResourceKey, str]) -> str:
+    key = ResourceKey.parse(reference)
+    if key is None:
         return reference
-    key = (match.group(1), match.group(2))
     if key in in_bundle:
         return full_url(*key)
     if key in server_ids:
-        return f"{key[0]}/{server_ids[key]}"
+        return str(key._replace(id=server_ids[key]))
     raise FhirAdapterError(
-        f"cannot resolve a reference to {key[0]} in conditional mode: it is neither in this "
+        f"cannot resolve a reference to {key.type} in conditional mode: it is neither in this "
         "participant's bundle nor in the ledger; sync the study first (or drop the ledger "
         "to resend everything)")

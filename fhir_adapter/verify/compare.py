@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.fhir.ids import TAG_MATCHED, identifier_system
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync.ledger import Ledger
@@ -69,9 +70,9 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
     given, only says which copy the sync wrote.
     """
     report = VerifyReport(str(client.base))
-    server_ids: dict[tuple[str, str], str] = {}
+    server_ids: dict[ResourceKey, str] = {}
     if ledger is not None:
-        server_ids = {(e.type, e.id): e.server_id for e in ledger.entries()}
+        server_ids = {e.key: e.server_id for e in ledger.entries()}
     expected: dict[str, list[tuple[dict[str, Any], Origin | None]]] = {}
     for resource, origin in mapping.all_resources():
         expected.setdefault(resource["resourceType"], []).append((resource, origin))
@@ -87,12 +88,13 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
 
 
 def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
-                  found: dict[tuple[str, str], list[dict[str, Any]]],
-                  server_ids: dict[tuple[str, str], str], report: VerifyReport) -> None:
+                  found: dict[ResourceKey, list[dict[str, Any]]],
+                  server_ids: dict[ResourceKey, str], report: VerifyReport) -> None:
     for resource, origin in items:
         report.checked[kind] += 1
         where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
-        copies = found[(kind, resource["id"])]
+        key = ResourceKey(kind, resource["id"])
+        copies = found[key]
         if not copies:
             report.differences.append(Difference("missing", kind, resource["id"], where))
             continue
@@ -100,7 +102,7 @@ def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
             report.differences.append(Difference(
                 "extra", kind, resource["id"], f"{where}: the server holds {len(copies)} "
                                                "copies with this business key"))
-        wanted = server_ids.get((kind, resource["id"]), resource["id"])
+        wanted = server_ids.get(key, resource["id"])
         held = next((c for c in copies if c.get("id") == wanted), copies[0])
         theirs, ours = normal_tree(held), normal_tree(resource, server_ids)
         if theirs != ours:
@@ -112,12 +114,12 @@ def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
 
 def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
                      items: list[tuple[dict[str, Any], Origin | None]],
-                     found: dict[tuple[str, str], list[dict[str, Any]]],
+                     found: dict[ResourceKey, list[dict[str, Any]]],
                      report: VerifyReport) -> None:
     """How many resources of the study's type the server holds: by identifier system (which
     also finds resources the source no longer maps), else by the mapped resources' tags."""
     if kind in TAG_MATCHED:  # R4 has no identifier search parameter for these types
-        report.on_server[kind] = sum(len(found[(kind, r["id"])]) for r, _ in items)
+        report.on_server[kind] = sum(len(found[ResourceKey(kind, r["id"])]) for r, _ in items)
         return
     if kind == "ResearchStudy":
         study = mapping.spec.study.identifier
@@ -128,7 +130,7 @@ def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
                                          "_summary": "count"}, no_cache=True)
     total = int(bundle.get("total", 0))
     report.on_server[kind] = total
-    copies = sum(len(found[(kind, r["id"])]) for r, _ in items)
+    copies = sum(len(found[ResourceKey(kind, r["id"])]) for r, _ in items)
     if total > copies:
         report.differences.append(Difference(
             "extra", kind, None, f"server holds {total} with the study's identifier system, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhir_adapter.errors import OutcomeIssue, TerminalServerError
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.sync.engine import SyncEngine, _Job
 from fhir_adapter.sync.plan import RemovalPolicy, plan_participant
@@ -13,9 +14,9 @@ RESOURCES = [
     {"resourceType": "Observation", "id": "s-obs-1", "status": "final"},
     {"resourceType": "Observation", "id": "s-obs-2", "status": "final"},
 ]
-ORIGINS = {"Patient/s-pat-1": Origin("subjects.csv", 2),
-           "Observation/s-obs-1": Origin("visits.csv", 2),
-           "Observation/s-obs-2": Origin("visits.csv", 3, "hba1c_pct")}
+ORIGINS = {ResourceKey("Patient", "s-pat-1"): Origin("subjects.csv", 2),
+           ResourceKey("Observation", "s-obs-1"): Origin("visits.csv", 2),
+           ResourceKey("Observation", "s-obs-2"): Origin("visits.csv", 3, "hba1c_pct")}
 
 
 def _job() -> _Job:

@@ -8,6 +8,7 @@ import multiprocessing
 import pytest
 
 from fhir_adapter.errors import FhirAdapterError, LedgerError
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
 from fhir_adapter.sync.plan import Action, RemovalPolicy, mark_entered_in_error, plan_participant
@@ -191,3 +192,12 @@ def test_runs_are_recorded_for_status(tmp_path):
         ledger.record_run(RunRecord("verify", "t2", "t3", "a.yaml", "d", "data", False, "v"))
         assert ledger.last_run("sync").summary == "second"
         assert ledger.last_run("verify").ok is False
+
+
+def test_resource_key_reads_and_writes_relative_references():
+    key = ResourceKey("Observation", "s-obs-1")
+    assert str(key) == "Observation/s-obs-1" and key == ("Observation", "s-obs-1")
+    assert ResourceKey.parse(str(key)) == key
+    assert ResourceKey.of({"resourceType": "Observation", "id": "s-obs-1"}) == key
+    assert ResourceKey.parse("urn:uuid:1234") is None
+    assert ResourceKey.parse("http://x/fhir/Patient/1") is None
