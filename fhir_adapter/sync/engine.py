@@ -31,7 +31,7 @@ from fhir_adapter.sync.plan import (
 )
 from fhir_adapter.sync.report import PlannedParticipant, SyncFailure, SyncReport
 from fhir_adapter.sync.response import EntryResult, parse_transaction_response
-from fhir_adapter.sync.writemode import WriteMode, bundle_for
+from fhir_adapter.sync.writemode import WriteMode, WriteStrategy, strategy_for
 
 log = logging.getLogger(__name__)
 STUDY = "study"  # ledger participant key of the study-level resources
@@ -106,6 +106,7 @@ class SyncEngine:
     def run(self, mapping: StudyMapping,
             on_participant: Callable[[], None] | None = None) -> SyncReport:
         self.mode = self.resolve_mode()
+        self.writes: WriteStrategy = strategy_for(self.mode)
         if not self.options.dry_run:
             self.ledger.check_write_mode(self.mode.value)
         report = SyncReport(str(self.client.base), self.mode.value, self.options.dry_run)
@@ -231,12 +232,12 @@ class SyncEngine:
             return
         while len(pending) >= 2 * limit:
             self._drain(report, pending, on_participant, block=True)
-        body = bundle_for(job.plan, self.mode, self._server_ids(job.plan))
+        body = self.writes.bundle_for(job.plan, lambda: self._server_ids(job.plan))
         pending[pool.submit(self.client.transaction, body, idempotent=True)] = job
 
     def _server_ids(self, plan: ParticipantPlan) -> dict[ResourceKey, str]:
-        if self.mode is not WriteMode.CONDITIONAL:
-            return {}
+        """Our key → server id of what the ledger holds for the participant and the study
+        (the resources a conditional bundle may reference outside itself)."""
         ids = {e.key: e.server_id for e in self._known(plan.participant).values()}
         ids.update({e.key: e.server_id for e in self._known(STUDY).values()})
         return ids

@@ -1,4 +1,5 @@
-"""Turn a participant plan into a transaction Bundle, in one of two write modes.
+"""Turn a participant plan into a transaction Bundle, in one of two write modes: one
+strategy object per mode (``ClientIdsWrites``, ``ConditionalWrites``), chosen once per run.
 
 - ``client-ids`` (default): ``PUT Type/id`` with our deterministic ids (update-as-create).
 - ``conditional``: for servers that forbid client ids, ``PUT Type?identifier=system|value``;
@@ -13,6 +14,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +25,7 @@ from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED, with_res
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
 from fhir_adapter.sync.locate import business_key, escape_token
-from fhir_adapter.sync.plan import Action, ParticipantPlan
+from fhir_adapter.sync.plan import Action, ParticipantPlan, Write
 
 _NAMESPACE = uuid.UUID("6f1f1e52-5d0a-4d8e-9a55-3c3c0f7c2b11")  # this project's uuid5 space
 PROVENANCE_TAG_SYSTEM = RESOURCE_KEY_TAG_SYSTEM  # the name earlier releases used
@@ -35,57 +37,84 @@ class WriteMode(enum.StrEnum):
     CONDITIONAL = "conditional"
 
 
-def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: dict[ResourceKey, str]
-               ) -> bytes:
-    """The transaction for ``plan``. ``server_ids`` resolves references in conditional mode."""
-    if mode is WriteMode.CLIENT_IDS:
-        entries = [_client_id_entry(w.action, w.resource_type, w.resource_id, w.text)
-                   for w in plan.writes]
-    else:
-        in_bundle = {w.key for w in plan.writes
-                     if w.action is not Action.DELETE}
-        entries = [_conditional_entry(w.action, w.resource_type, w.resource_id, w.text,
-                                      in_bundle, server_ids, w.known.server_id if w.known else None)
-                   for w in plan.writes]
-    return transaction_json_of(entries).encode()
+ServerIds = Mapping[ResourceKey, str]  # our key → the id the server gave (conditional mode)
 
 
-def _client_id_entry(action: Action, kind: str, rid: str, text: str | None) -> str:
-    if action is Action.DELETE:
-        return delete_entry_json(kind, rid)
-    assert text is not None
-    return put_entry_json(kind, rid, text)
+class ClientIdsWrites:
+    """``PUT Type/id`` with our deterministic ids (update-as-create); references stay as
+    mapped, so the ledger's server ids are never needed."""
+
+    mode = WriteMode.CLIENT_IDS
+
+    def entry_for(self, write: Write) -> str:
+        if write.action is Action.DELETE:
+            return delete_entry_json(write.resource_type, write.resource_id)
+        assert write.text is not None
+        return put_entry_json(write.resource_type, write.resource_id, write.text)
+
+    def bundle_for(self, plan: ParticipantPlan, server_ids: Callable[[], ServerIds]) -> bytes:
+        """The transaction for ``plan``; ``server_ids`` is not called in this mode."""
+        return transaction_json_of([self.entry_for(w) for w in plan.writes]).encode()
+
+
+class ConditionalWrites:
+    """``PUT Type?identifier=system|value`` (or ``?_tag=`` for ``TAG_MATCHED`` types): the
+    server assigns ids. Entries in the bundle reference each other by ``urn:uuid`` full URLs,
+    resources outside it by the server id the ledger recorded."""
+
+    mode = WriteMode.CONDITIONAL
+
+    def entry_for(self, write: Write, in_bundle: set[ResourceKey], server_ids: ServerIds) -> str:
+        kind, rid = write.resource_type, write.resource_id
+        if write.action is Action.DELETE:
+            target = write.known.server_id if write.known else rid
+            return json.dumps({"request": {"method": "DELETE", "url": f"{kind}/{target}"}})
+        assert write.text is not None
+        resource = json.loads(write.text, parse_float=Decimal)
+        resource.pop("id", None)
+        _rewrite_references(resource, in_bundle, server_ids)
+        if kind in TAG_MATCHED:
+            # Bodies recorded before the factory tagged these types lack the tag: add it once.
+            resource = with_resource_key_tag({**resource, "id": rid})
+            resource.pop("id")
+        parameter, system, value = business_key({**resource, "id": rid})
+        # Escaped by the search rules, then percent-encoded: a comma in a value must not turn
+        # the match into an OR of two values.
+        match = (f"{parameter}={quote(escape_token(system), safe=':/')}|"
+                 f"{quote(escape_token(value), safe='')}")
+        return (f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
+                f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
+
+    def bundle_for(self, plan: ParticipantPlan, server_ids: Callable[[], ServerIds]) -> bytes:
+        """The transaction for ``plan``; ``server_ids()`` resolves references to resources
+        outside the bundle (called once per bundle)."""
+        in_bundle = {w.key for w in plan.writes if w.action is not Action.DELETE}
+        ids = server_ids()
+        return transaction_json_of([self.entry_for(w, in_bundle, ids)
+                                    for w in plan.writes]).encode()
+
+
+WriteStrategy = ClientIdsWrites | ConditionalWrites
+
+
+def strategy_for(mode: WriteMode) -> WriteStrategy:
+    """The strategy of a resolved mode (``AUTO`` is resolved by ``SyncEngine.resolve_mode``)."""
+    strategies: dict[WriteMode, WriteStrategy] = {
+        WriteMode.CLIENT_IDS: ClientIdsWrites(), WriteMode.CONDITIONAL: ConditionalWrites()}
+    return strategies[mode]
+
+
+def bundle_for(plan: ParticipantPlan, mode: WriteMode, server_ids: ServerIds) -> bytes:
+    """The transaction for ``plan`` in ``mode`` (a shorthand for tests and one-off use)."""
+    return strategy_for(mode).bundle_for(plan, lambda: server_ids)
 
 
 def full_url(kind: str, rid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, str(ResourceKey(kind, rid)))}"
 
 
-def _conditional_entry(action: Action, kind: str, rid: str, text: str | None,
-                       in_bundle: set[ResourceKey], server_ids: dict[ResourceKey, str],
-                       known_server_id: str | None) -> str:
-    if action is Action.DELETE:
-        target = known_server_id or rid
-        return json.dumps({"request": {"method": "DELETE", "url": f"{kind}/{target}"}})
-    assert text is not None
-    resource = json.loads(text, parse_float=Decimal)
-    resource.pop("id", None)
-    _rewrite_references(resource, in_bundle, server_ids)
-    if kind in TAG_MATCHED:
-        # Bodies recorded before the factory tagged these types lack the tag: add it once.
-        resource = with_resource_key_tag({**resource, "id": rid})
-        resource.pop("id")
-    parameter, system, value = business_key({**resource, "id": rid})
-    # Escaped by the search rules, then percent-encoded: a comma in a value must not turn
-    # the match into an OR of two values.
-    match = (f"{parameter}={quote(escape_token(system), safe=':/')}|"
-             f"{quote(escape_token(value), safe='')}")
-    return (f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
-            f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
-
-
 def _rewrite_references(node: Any, in_bundle: set[ResourceKey],
-                        server_ids: dict[ResourceKey, str]) -> None:
+                        server_ids: ServerIds) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "reference" and isinstance(value, str):
@@ -98,7 +127,7 @@ def _rewrite_references(node: Any, in_bundle: set[ResourceKey],
 
 
 def _resolve(reference: str, in_bundle: set[ResourceKey],
-             server_ids: dict[ResourceKey, str]) -> str:
+             server_ids: ServerIds) -> str:
     key = ResourceKey.parse(reference)
     if key is None:
         return reference
