@@ -15,7 +15,7 @@ from fhir_adapter.cli._errors import EXIT_OK, reports_errors
 from fhir_adapter.cli._progress import stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.sync import LEDGER_DIR
-from fhir_adapter.fhir.ids import TAG_MATCHED
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.sync import Ledger, default_ledger_path
 from fhir_adapter.sync.ledger import RunRecord
@@ -71,7 +71,7 @@ def status_command(
                 ids = {
                     kind: [e.id for e in entries]
                     for kind, entries in ledger.by_type().items()
-                    if kind in TAG_MATCHED
+                    if kind in registry.tag_matched
                 }
         held = server_holdings(client, loaded.spec, ids)
     status = {

@@ -10,32 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-PREFIX = {
-    "ResearchStudy": "study",
-    "Patient": "pat",
-    "ResearchSubject": "rs",
-    "Condition": "cond",
-    "Observation": "obs",
-    "Procedure": "proc",
-    "BiologicallyDerivedProduct": "bdp",
-    "MedicationStatement": "med",
-    "AdverseEvent": "ae",
-    "Provenance": "prov",
-}
-
-# Identifier.system suffix per resource type, appended to the study's identifier_base.
-IDENTIFIER_KIND = {
-    "ResearchStudy": "study",
-    "Patient": "subject",
-    "ResearchSubject": "enrolment",
-    "Condition": "diagnosis",
-    "Observation": "observation",
-    "Procedure": "procedure",
-    "BiologicallyDerivedProduct": "cell-product",
-    "MedicationStatement": "medication-line",
-    "AdverseEvent": "adverse-event",
-    "Provenance": "provenance",
-}
+# Which prefix and identifier system each resource type takes is declared by its kind
+# (``fhir_adapter.kinds``): ``registry.resource_id`` and ``registry.identifier_system``.
 
 
 def natural_key(*parts: str) -> str:
@@ -43,20 +19,17 @@ def natural_key(*parts: str) -> str:
     return "/".join(parts)
 
 
-def resource_id(study_key: str, resource_type: str, key: str) -> str:
+def hashed_id(study_key: str, resource_type: str, prefix: str, key: str) -> str:
+    """The id of a resource of ``resource_type`` (id ``prefix``) with natural ``key``."""
     digest = hashlib.sha256(f"{study_key}|{resource_type}|{key}".encode()).hexdigest()[:20]
-    return f"{study_key}-{PREFIX[resource_type]}-{digest}"
+    return f"{study_key}-{prefix}-{digest}"
 
 
-def identifier_system(base: str, resource_type: str) -> str:
-    return f"{base.rstrip('/')}/{IDENTIFIER_KIND[resource_type]}"
-
-
-# R4 defines no ``identifier`` search parameter for these types, so a server cannot find them
-# by business identifier: each carries a tag with our deterministic id instead, in every
-# write mode, so that conditional writes can match them and ``verify`` can count copies.
+# Types R4 gives no ``identifier`` search parameter (``registry.tag_matched``, declared by
+# their kinds) cannot be found by business identifier: each carries a tag with our
+# deterministic id instead, in every write mode, so that conditional writes can match them
+# and ``verify`` can count copies.
 RESOURCE_KEY_TAG_SYSTEM = "urn:fhir-adapter:resource-key"
-TAG_MATCHED = frozenset({"Provenance", "BiologicallyDerivedProduct", "AdverseEvent"})
 
 
 def resource_key_tag(resource_id: str) -> dict[str, str]:
@@ -73,3 +46,19 @@ def with_resource_key_tag(resource: dict[str, Any]) -> dict[str, Any]:
     out["meta"] = meta
     out.update((k, v) for k, v in resource.items() if k not in out)
     return out
+
+
+def __getattr__(name: str) -> Any:
+    """``PREFIX``, ``IDENTIFIER_KIND`` and ``TAG_MATCHED`` as tables, for code written before
+    the kinds declared them: read from ``kinds.registry`` on first use (imported here lazily,
+    because the kinds build on this module)."""
+    if name in ("PREFIX", "IDENTIFIER_KIND", "TAG_MATCHED"):
+        from fhir_adapter.kinds import registry
+
+        rules = [registry.rule(t) for t in registry.resource_types]
+        return {
+            "PREFIX": {r.type: r.prefix for r in rules},
+            "IDENTIFIER_KIND": {r.type: r.identifier for r in rules},
+            "TAG_MATCHED": registry.tag_matched,
+        }[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

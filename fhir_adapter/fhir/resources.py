@@ -12,14 +12,9 @@ from typing import Any
 
 from fhir_adapter import __version__
 from fhir_adapter.fhir import extensions as ext
-from fhir_adapter.fhir.ids import (
-    TAG_MATCHED,
-    identifier_system,
-    natural_key,
-    resource_id,
-    with_resource_key_tag,
-)
+from fhir_adapter.fhir.ids import natural_key, with_resource_key_tag
 from fhir_adapter.fhir.keys import ResourceKey
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Measurement,
@@ -128,7 +123,9 @@ class ResourceFactory:
         self.base = spec.study.identifier_base
         self.codes = spec.codes
         self.policy = f"urn:fhir-adapter:mapping:{mapping_name}:{spec.mapping_version}"
-        self.study_id = resource_id(self.study, "ResearchStudy", spec.study.identifier.value)
+        self.study_id = registry.resource_id(
+            self.study, "ResearchStudy", spec.study.identifier.value
+        )
 
     def _condition_codings(self, key: str) -> list[Coding]:
         return _edition(self.codes.conditions[key].codings, self.spec.study.icd10)
@@ -136,12 +133,15 @@ class ResourceFactory:
     def _head(self, resource_type: str, key: str) -> Resource:
         return {
             "resourceType": resource_type,
-            "id": resource_id(self.study, resource_type, key),
-            "identifier": [{"system": identifier_system(self.base, resource_type), "value": key}],
+            "id": registry.resource_id(self.study, resource_type, key),
+            "identifier": [
+                {"system": registry.identifier_system(self.base, resource_type), "value": key}
+            ],
         }
 
     def _ref(self, resource_type: str, key: str) -> dict[str, str]:
-        return ResourceKey(resource_type, resource_id(self.study, resource_type, key)).reference()
+        rid = registry.resource_id(self.study, resource_type, key)
+        return ResourceKey(resource_type, rid).reference()
 
     # --- study level -------------------------------------------------------------------------
 
@@ -229,7 +229,8 @@ class ResourceFactory:
             (self._adverse_event(subject, r, patient_ref), r.origin) for r in records.adverse_events
         )
         out.append((self._provenance(subject, records, [r for r, _ in out]), p.origin))
-        return [(with_resource_key_tag(r) if r["resourceType"] in TAG_MATCHED else r, origin)
+        tagged = registry.tag_matched
+        return [(with_resource_key_tag(r) if r["resourceType"] in tagged else r, origin)
                 for r, origin in out]
 
     def _condition(

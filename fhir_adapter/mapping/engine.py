@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -184,19 +184,9 @@ class ParticipantMapper:
     def subject_columns(self) -> dict[str, str]:
         """Table name → the column that names the participant (one per table)."""
         columns: dict[str, str] = {}
-        for section in self._sections():
+        for _, section in self.spec.sections():
             columns.setdefault(section.table, section.subject)
         return columns
-
-    def _sections(self) -> Iterable[Any]:
-        s = self.spec
-        yield s.participants
-        yield from (
-            x
-            for x in (s.diagnosis, s.procedures, s.products, s.medications, s.adverse_events)
-            if x is not None
-        )
-        yield from s.observations
 
     # --- mapping -------------------------------------------------------------------------------
 

@@ -486,11 +486,8 @@ class MappingSpec(_Strict):
     adverse_events: AdverseEvents | None = None
 
     def sections(self) -> Iterator[tuple[list[Any], _Section]]:
-        """Every record section with its key path in the file, participants first."""
-        yield ["participants"], self.participants
-        for name in ("diagnosis", "procedures", "products", "medications", "adverse_events"):
-            section = getattr(self, name)
-            if section is not None:
-                yield [name], section
-        for index, observed in enumerate(self.observations):
-            yield ["observations", index], observed
+        """Every record section with its key path in the file, participants first, in the
+        order of the kinds that read them (``kinds.registry.sections``)."""
+        from fhir_adapter.kinds import registry  # the kinds build on this module
+
+        return registry.sections(self)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from fhir_adapter.errors import MappingSpecError, SourceDataError
-from fhir_adapter.fhir.ids import resource_id
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
@@ -45,18 +45,7 @@ def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
         if column and column not in found.setdefault(table, []):
             found[table].append(column)
 
-    sections: list[Any] = [
-        spec.participants,
-        spec.diagnosis,
-        spec.procedures,
-        spec.products,
-        spec.medications,
-        spec.adverse_events,
-        *spec.observations,
-    ]
-    for section in sections:
-        if section is None:
-            continue
+    for _, section in spec.sections():
         add(section.table, section.subject)
         for name, value in section:
             if isinstance(value, Column):
@@ -168,7 +157,7 @@ class StudyMapping:
                     known = self.spec.participants.table in rows_by_table
                     if known:
                         self.report.rejected_keys.append(
-                            resource_id(self.spec.study.key, "Patient", subject)
+                            registry.resource_id(self.spec.study.key, "Patient", subject)
                         )
                     self._reject(result.errors, result.rows_read, participant=known)
                     continue

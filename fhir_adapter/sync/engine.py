@@ -17,6 +17,7 @@ from fhir_adapter.errors import (
     TransientServerError,
 )
 from fhir_adapter.fhir.keys import ResourceKey
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import MappedParticipant, StudyMapping
 from fhir_adapter.pipeline.output import subject_of as _subject_of
@@ -36,9 +37,6 @@ from fhir_adapter.sync.writemode import WriteMode, WriteStrategy, strategy_for
 log = logging.getLogger(__name__)
 STUDY = "study"  # ledger participant key of the study-level resources
 _ENTRY = re.compile(r"entry\[(\d+)\]")
-_RESOURCE_TYPES = ("ResearchStudy", "Patient", "ResearchSubject", "Condition", "Observation",
-                   "Procedure", "BiologicallyDerivedProduct", "MedicationStatement",
-                   "AdverseEvent", "Provenance")
 
 
 @dataclass(frozen=True)
@@ -96,9 +94,9 @@ class SyncEngine:
                               "to keep each participant whole")
         if self.options.write_mode is not WriteMode.AUTO:
             return self.options.write_mode
-        if not any(capabilities.refuses_update_create(t) for t in _RESOURCE_TYPES):
+        if not any(capabilities.refuses_update_create(t) for t in registry.resource_types):
             return WriteMode.CLIENT_IDS
-        if all(capabilities.supports_conditional_update(t) for t in _RESOURCE_TYPES):
+        if all(capabilities.supports_conditional_update(t) for t in registry.resource_types):
             return WriteMode.CONDITIONAL
         raise ConfigError("the server supports neither client-assigned ids (update-as-create) "
                           "nor conditional update for every resource type the sync writes")

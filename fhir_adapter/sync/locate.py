@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED
+from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM
 from fhir_adapter.fhir.keys import ResourceKey
+from fhir_adapter.kinds import registry
 
 CHUNK = 200  # keys per search (POSTed as a form, so no request-line limit)
 Key = ResourceKey  # the resource's type and our id (not the server's)
@@ -23,7 +24,7 @@ Key = ResourceKey  # the resource's type and our id (not the server's)
 
 def business_key(resource: dict[str, Any]) -> tuple[str, str, str]:
     """(search parameter, system, value) by which the server can find ``resource``."""
-    if resource["resourceType"] in TAG_MATCHED:
+    if resource["resourceType"] in registry.tag_matched:
         return "_tag", RESOURCE_KEY_TAG_SYSTEM, resource["id"]
     identifier = resource["identifier"]
     first = identifier[0] if isinstance(identifier, list) else identifier

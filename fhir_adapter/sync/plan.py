@@ -6,7 +6,6 @@ ledger knows but the mapping no longer produces follow the removal policy.
 
 from __future__ import annotations
 
-import copy
 import enum
 import hashlib
 import json
@@ -16,6 +15,7 @@ from typing import Any
 
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
+from fhir_adapter.kinds import registry
 from fhir_adapter.sync.ledger import LedgerEntry
 
 
@@ -105,38 +105,9 @@ def _removal(before: LedgerEntry, policy: RemovalPolicy, plan: ParticipantPlan) 
 def mark_entered_in_error(resource: dict[str, Any]) -> dict[str, Any] | None:
     """The resource marked as entered in error, or None where R4 offers no such marker.
 
-    Observation, Procedure, MedicationStatement: status = entered-in-error;
-    Condition: verificationStatus = entered-in-error; Patient: active = false;
-    ResearchSubject: status = not-registered. AdverseEvent, BiologicallyDerivedProduct and
-    Provenance have no such element in R4 and are kept.
-
-    R4 research-subject-status has no entered-in-error. ``withdrawn`` ("withdrew before
-    registration") and ``off-study`` (ended participation: completed, withdrawal, adverse
-    event...) state what a person did, so a registry would count a data-error retraction as a
-    drop-out. ``not-registered`` ("a person for whom registration was not completed",
-    https://hl7.org/fhir/R4/valueset-research-subject-status.html) keeps the record out of
-    enrolment counts without claiming a drop-out; the off-study reason goes with the status.
+    What the marker is belongs to the resource's kind (``fhir_adapter.kinds``): status =
+    entered-in-error (Observation, Procedure, MedicationStatement), verificationStatus
+    (Condition), active = false (Patient), status = not-registered (ResearchSubject); none for
+    AdverseEvent, BiologicallyDerivedProduct and Provenance, which are kept.
     """
-    out = copy.deepcopy(resource)
-    kind = out["resourceType"]
-    if kind in {"Observation", "Procedure", "MedicationStatement"}:
-        out["status"] = "entered-in-error"
-    elif kind == "Condition":
-        out["verificationStatus"] = {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-            "code": "entered-in-error", "display": "Entered in Error"}]}
-        out.pop("clinicalStatus", None)  # con-5: no clinicalStatus when entered-in-error
-    elif kind == "Patient":
-        out["active"] = False
-    elif kind == "ResearchSubject":
-        from fhir_adapter.fhir.extensions import RESEARCH_SUBJECT_OFF_STUDY_REASON as reason
-
-        out["status"] = "not-registered"
-        extensions = [e for e in out.get("extension", []) if e.get("url") != reason]
-        if extensions:
-            out["extension"] = extensions
-        else:
-            out.pop("extension", None)
-    else:
-        return None
-    return out
+    return registry.mark_entered_in_error(resource)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from fhir_adapter.fhir.ids import PREFIX
+from fhir_adapter.kinds import registry
 
 REDACTED = "<redacted>"
 MAX_LENGTH = 300
@@ -65,7 +65,8 @@ _NAME = r"[A-Za-z][A-Za-z0-9]*"  # a FHIR element name
 _FHIR_PATH = r"[A-Z][A-Za-z]+(?:\.[a-z][A-Za-z0-9]*)+"  # Observation.subject
 _ELEMENT = re.compile(rf'\[element="({_NAME})"\]')
 _PATH = re.compile(rf"\bpath:?\s+({_FHIR_PATH})")
-_KEY = re.compile(r"\b(" + "|".join(sorted(PREFIX)) + r")/([A-Za-z0-9\-.]{1,64})\b")
+_TYPES = "|".join(sorted(registry.resource_types))
+_KEY = re.compile(r"\b(" + _TYPES + r")/([A-Za-z0-9\-.]{1,64})\b")
 # Our own output, recognised so that redacting twice changes nothing; its parts are re-checked.
 _OWN = re.compile(r"(HAPI-\d{4}): ([^()]*?)(?: \(([^()]*)\))?")
 _OWN_PART = re.compile(rf"{_KEY.pattern}|path {_FHIR_PATH}|element {_NAME}")

@@ -6,7 +6,7 @@ strategy object per mode (``ClientIdsWrites``, ``ConditionalWrites``), chosen on
   the server assigns ids. Entries reference each other by ``urn:uuid`` full URLs, resources
   outside the bundle by the server id the ledger recorded. Provenance (no identifier in R4),
   BiologicallyDerivedProduct and AdverseEvent (no ``identifier`` search parameter in R4) are
-  matched by the ``meta.tag`` carrying our deterministic id (``fhir.ids.TAG_MATCHED``).
+  matched by the ``meta.tag`` carrying our deterministic id (``kinds.registry.tag_matched``).
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from urllib.parse import quote
 
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.fhir.bundle import delete_entry_json, put_entry_json, transaction_json_of
-from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED, with_resource_key_tag
+from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, with_resource_key_tag
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.fhir.serialize import canonical_json
+from fhir_adapter.kinds import registry
 from fhir_adapter.sync.locate import business_key, escape_token
 from fhir_adapter.sync.plan import Action, ParticipantPlan, Write
 
 _NAMESPACE = uuid.UUID("6f1f1e52-5d0a-4d8e-9a55-3c3c0f7c2b11")  # this project's uuid5 space
 PROVENANCE_TAG_SYSTEM = RESOURCE_KEY_TAG_SYSTEM  # the name earlier releases used
+TAG_MATCHED = registry.tag_matched  # the types matched by tag (declared by their kinds)
 
 
 class WriteMode(enum.StrEnum):
@@ -58,7 +60,7 @@ class ClientIdsWrites:
 
 
 class ConditionalWrites:
-    """``PUT Type?identifier=system|value`` (or ``?_tag=`` for ``TAG_MATCHED`` types): the
+    """``PUT Type?identifier=system|value`` (or ``?_tag=`` for tag-matched types): the
     server assigns ids. Entries in the bundle reference each other by ``urn:uuid`` full URLs,
     resources outside it by the server id the ledger recorded."""
 
@@ -73,7 +75,7 @@ class ConditionalWrites:
         resource = json.loads(write.text, parse_float=Decimal)
         resource.pop("id", None)
         _rewrite_references(resource, in_bundle, server_ids)
-        if kind in TAG_MATCHED:
+        if kind in registry.tag_matched:
             # Bodies recorded before the factory tagged these types lack the tag: add it once.
             resource = with_resource_key_tag({**resource, "id": rid})
             resource.pop("id")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.fhir.ids import TAG_MATCHED, identifier_system
 from fhir_adapter.fhir.keys import ResourceKey
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync.ledger import Ledger
@@ -118,14 +118,14 @@ def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
                      report: VerifyReport) -> None:
     """How many resources of the study's type the server holds: by identifier system (which
     also finds resources the source no longer maps), else by the mapped resources' tags."""
-    if kind in TAG_MATCHED:  # R4 has no identifier search parameter for these types
+    if kind in registry.tag_matched:  # R4 has no identifier search parameter for these types
         report.on_server[kind] = sum(len(found[ResourceKey(kind, r["id"])]) for r, _ in items)
         return
     if kind == "ResearchStudy":
         study = mapping.spec.study.identifier
         system, value = study.system, study.value
     else:
-        system, value = identifier_system(mapping.spec.study.identifier_base, kind), ""
+        system, value = registry.identifier_system(mapping.spec.study.identifier_base, kind), ""
     bundle = client.search_bundle(kind, {"identifier": f"{system}|{value}",
                                          "_summary": "count"}, no_cache=True)
     total = int(bundle.get("total", 0))

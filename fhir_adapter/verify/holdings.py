@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from fhir_adapter.client import FhirClient
-from fhir_adapter.fhir.ids import IDENTIFIER_KIND, RESOURCE_KEY_TAG_SYSTEM, TAG_MATCHED
-from fhir_adapter.fhir.ids import identifier_system as system_for
+from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.spec import MappingSpec
 from fhir_adapter.sync.locate import escape_token
 
@@ -24,15 +24,15 @@ def server_holdings(
     """Count per type; ``recorded`` gives our ids per tag-matched type (from the ledger).
     None where a count is impossible (a tag-matched type with nothing recorded)."""
     counts: dict[str, int | None] = {}
-    for kind in IDENTIFIER_KIND:
-        if kind in TAG_MATCHED:
+    for kind in registry.resource_types:
+        if kind in registry.tag_matched:
             ids = list(recorded.get(kind, ()))
             counts[kind] = _count_tagged(client, kind, ids) if ids else None
             continue
         if kind == "ResearchStudy":
             token = f"{spec.study.identifier.system}|{escape_token(spec.study.identifier.value)}"
         else:
-            token = f"{system_for(spec.study.identifier_base, kind)}|"
+            token = f"{registry.identifier_system(spec.study.identifier_base, kind)}|"
         counts[kind] = _total(client, kind, {"identifier": token})
     return counts
 
