@@ -16,7 +16,8 @@
     │       ├── AccessDeniedError           401/403: credentials missing, wrong or not allowed
     │       ├── UnsafeUrlError              a link or Location points outside the base URL
     │       ├── CertificateError            the server's TLS certificate is not trusted
-    │       └── UnsupportedServerError      the server is not FHIR R4 (4.0.x)
+    │       ├── UnsupportedServerError      the server is not FHIR R4 (4.0.x)
+    │       └── ServerCapabilityError       it lacks what the command needs (transactions...)
     └── LedgerError                 the sync ledger is locked, corrupt or belongs to another run
 
 ``OutcomeIssue`` is one parsed OperationOutcome issue, as carried by ``FhirServerError.issues``.
@@ -207,6 +208,11 @@ class CertificateError(TerminalServerError):
 
 class UnsupportedServerError(TerminalServerError):
     """The server's CapabilityStatement shows it is not a FHIR R4 (4.0.x) server."""
+
+
+class ServerCapabilityError(TerminalServerError):
+    """The server does not offer what the command needs (transactions, client-assigned ids or
+    conditional update), as its CapabilityStatement says: a server problem, not local setup."""
 
 
 class LedgerError(FhirAdapterError):

@@ -42,10 +42,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def exit_code_for(error: FhirAdapterError) -> int:
+    """The exit code of a library error by its class. Every error raised on purpose has a
+    class of the tree (``errors``); a bare ``FhirAdapterError`` says nothing about what failed,
+    so it is reported as a bug rather than blamed on local setup."""
     for kind, code in _EXIT_FOR:
         if isinstance(error, kind):
             return code
-    return EXIT_CONFIG
+    return EXIT_BUG
 
 
 def echo_error(error: FhirAdapterError) -> None:

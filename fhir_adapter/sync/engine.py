@@ -11,9 +11,9 @@ from typing import Any
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.errors import (
-    ConfigError,
     FhirAdapterError,
     FhirServerError,
+    ServerCapabilityError,
     TransientServerError,
 )
 from fhir_adapter.fhir.keys import ResourceKey
@@ -90,16 +90,18 @@ class SyncEngine:
         """Pick the write mode from the CapabilityStatement unless the user chose one."""
         capabilities = self.client.capabilities()
         if not capabilities.transaction:
-            raise ConfigError("the server does not support transactions, which the sync needs "
-                              "to keep each participant whole")
+            raise ServerCapabilityError(
+                "the server does not support transactions, which the sync needs to keep each "
+                "participant whole; use a server that does (HAPI FHIR does)")
         if self.options.write_mode is not WriteMode.AUTO:
             return self.options.write_mode
         if not any(capabilities.refuses_update_create(t) for t in registry.resource_types):
             return WriteMode.CLIENT_IDS
         if all(capabilities.supports_conditional_update(t) for t in registry.resource_types):
             return WriteMode.CONDITIONAL
-        raise ConfigError("the server supports neither client-assigned ids (update-as-create) "
-                          "nor conditional update for every resource type the sync writes")
+        raise ServerCapabilityError(
+            "the server supports neither client-assigned ids (update-as-create) nor conditional "
+            "update for every resource type the sync writes")
 
     def run(self, mapping: StudyMapping,
             on_participant: Callable[[], None] | None = None) -> SyncReport:

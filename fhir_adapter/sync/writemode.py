@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from fhir_adapter.errors import FhirAdapterError
+from fhir_adapter.errors import LedgerError
 from fhir_adapter.fhir.bundle import delete_entry_json, put_entry_json, transaction_json_of
 from fhir_adapter.fhir.ids import RESOURCE_KEY_TAG_SYSTEM, with_resource_key_tag
 from fhir_adapter.fhir.keys import ResourceKey
@@ -137,7 +137,8 @@ def _resolve(reference: str, in_bundle: set[ResourceKey],
         return full_url(*key)
     if key in server_ids:
         return str(key._replace(id=server_ids[key]))
-    raise FhirAdapterError(
+    # The ledger lacks the server id of a resource it should hold: its state, not the server.
+    raise LedgerError(
         f"cannot resolve a reference to {key.type} in conditional mode: it is neither in this "
         "participant's bundle nor in the ledger; sync the study first (or drop the ledger "
         "to resend everything)")
