@@ -478,8 +478,8 @@ class Deidentifier:
 
 
 def _find_strings(node: Any, needles: set[str], path: str = "") -> str | None:
-    """The path of the first string equal to one of ``needles`` (or holding an original
-    resource id), None when there is none."""
+    """The path of the first string equal to one of ``needles``, or naming one after a
+    '/' (a reference), None when there is none."""
     if isinstance(node, dict):
         for name, value in node.items():
             found = _find_strings(value, needles, f"{path}.{name}" if path else name)
@@ -490,8 +490,6 @@ def _find_strings(node: Any, needles: set[str], path: str = "") -> str | None:
             found = _find_strings(value, needles, path)
             if found:
                 return found
-    elif isinstance(node, str) and (
-        node in needles or any(n in node for n in needles if len(n) >= 16)
-    ):
+    elif isinstance(node, str) and (node in needles or node.rpartition("/")[2] in needles):
         return path
     return None
