@@ -200,3 +200,13 @@ def test_profile_files(tmp_path: Path) -> None:
         load_profile(alias)
     with pytest.raises(DeidProfileError, match="safe-harbor"):
         builtin_profile("nope")
+
+
+def test_the_profile_in_the_docs_is_the_built_in_safe_harbor(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "deidentification.md").read_text()
+    block = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "p.yaml").write_text(block)
+    documented = load_profile(tmp_path / "p.yaml")
+    assert documented == builtin_profile("safe-harbor").model_copy(
+        update={"description": documented.description}
+    )
