@@ -11,6 +11,8 @@ from typing import Any
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.errors import (
+    AccessDeniedError,
+    CertificateError,
     FhirAdapterError,
     FhirServerError,
     ServerCapabilityError,
@@ -35,6 +37,7 @@ from fhir_adapter.sync.response import EntryResult, parse_transaction_response
 from fhir_adapter.sync.writemode import WriteMode, WriteStrategy, strategy_for
 
 log = logging.getLogger(__name__)
+_RUN_LEVEL = (AccessDeniedError, CertificateError)
 STUDY = "study"  # ledger participant key of the study-level resources
 _ENTRY = re.compile(r"entry\[(\d+)\]")
 
@@ -251,7 +254,9 @@ class SyncEngine:
                 self._confirmed(report, job, future.result())
             except FhirServerError as error:
                 self._failed(report, job, error)
-                if self.options.strict:
+                # Credentials the server refuses, or a certificate it cannot prove, would fail
+                # every participant the same way: stop the run (exit 5) instead.
+                if self.options.strict or isinstance(error, _RUN_LEVEL):
                     for other in pending:
                         other.cancel()
                     raise

@@ -126,20 +126,19 @@ def test_a_refused_client_is_one_precise_line_and_writes_nothing(
 def test_a_missing_scope_is_named_and_nothing_is_written(
     secure_server, study, spy, caplog, held_counts
 ):
-    # Reading is allowed (system/*.rs), writing is not: the study resource is refused first,
-    # so no participant is sent; sync reports it (exit 1) as for any refusal by the server.
+    # Reading is allowed (system/*.rs), writing is not: the study resource is refused first
+    # and the run stops there (exit 5: every participant would be refused the same way).
     caplog.set_level(logging.DEBUG)
     reader = secure_server.smart_args("reader", "reader", "system/*.rs")
 
     result = _run(["sync", *study.args(secure_server), *reader])
 
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 5, result.output
     text = " ".join(result.output.split())
     assert (
         "POST /fhir answered 403: the access token's scopes (system/*.rs) do not allow this "
         "request; it needs system/*.cu;" in text
     ), result.output
-    assert "participants were not sent" in text
     assert held_counts(study) == {kind: 0 for kind in study.expected_ids()}
     _no_secret_in([caplog.text, result.output], spy, [secure_server.key("reader").read_text()])
 
