@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from fhir_adapter.deid import DeidentificationError
 from fhir_adapter.errors import (
     ConfigError,
     FhirAdapterError,
@@ -31,6 +32,7 @@ EXIT_BUG = 70  # an unexpected error: a bug to report (sysexits' EX_SOFTWARE)
 EXIT_SIGINT = 130  # interrupted by Ctrl-C (128 + SIGINT), as shells report it
 
 _EXIT_FOR: tuple[tuple[type[FhirAdapterError], int], ...] = (
+    (DeidentificationError, EXIT_MAPPING),  # the profile does not cover an element: fix it
     (MappingSpecError, EXIT_MAPPING),
     (SourceDataError, EXIT_DATA),
     (FhirServerError, EXIT_SERVER),

@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
@@ -116,6 +117,7 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
 )
 @json_option
 @click.option("--no-progress", is_flag=True, help="No progress display.")
+@deid_options
 @reports_errors
 def map_command(
     mapping_path: Path,
@@ -126,6 +128,8 @@ def map_command(
     check_models: bool,
     as_json: bool,
     no_progress: bool,
+    deid_profile: str | None,
+    deid_key_file: Path | None,
 ) -> None:
     """Map a site export to FHIR R4 files, participant by participant.
 
@@ -134,8 +138,11 @@ def map_command(
     3 invalid mapping file, 4 bad row in --strict mode or unreadable source file.
     """
     loaded = load_mapping(mapping_path)
-    mapping = StudyMapping(loaded, data_dir, strict=strict, check_models=check_models)
-    writer = OutputWriter(out_dir, FORMATS if formats == "both" else (formats,))
+    mapping = study_run(loaded, data_dir, deid_profile, deid_key_file, strict=strict,
+                        check_models=check_models)
+    # De-identified output gets no index: it would be the table that re-identifies it.
+    writer = OutputWriter(out_dir, FORMATS if formats == "both" else (formats,),
+                          index=deid_profile is None)
     try:
         run_mapping(mapping, writer, progress=not no_progress and not as_json)
     except BaseException:
@@ -145,8 +152,9 @@ def map_command(
     print_report(mapping.report, as_json)
     if not as_json:
         wrote = ", ".join(f"{name}/" for name in writer.formats)
-        stdout.print(f"wrote {out_dir}: {wrote}, index.csv (participant → bundle), "
-                     "summary.json", highlight=False)
+        index = "" if deid_profile else ", index.csv (participant → bundle)"
+        shown = f" (de-identified: {deid_profile})" if deid_profile else ""
+        stdout.print(f"wrote {out_dir}{shown}: {wrote}{index}, summary.json", highlight=False)
     raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
 
 

@@ -12,11 +12,13 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._interrupts import stop_signals_interrupt
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import print_report
+from fhir_adapter.deid import DeidentifiedStudy
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync import (
@@ -114,9 +116,11 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
               help="Let this mapping own a study that another mapping file synced to this "
                    "server (e.g. the site changed its export); without it, that is refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@deid_options
 @reports_errors
 def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, write_mode: str,
                  on_removed: str, dry_run: bool, strict: bool, take_over: bool, as_json: bool,
+                 deid_profile: str | None, deid_key_file: Path | None,
                  **server: Any) -> None:
     """Send the mapped study to a FHIR server: idempotent, incremental, one transaction per
     participant, resumable after a crash.
@@ -128,12 +132,16 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
     """
     settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
-    mapping = StudyMapping(loaded, data_dir, strict=strict)
+    mapping = study_run(loaded, data_dir, deid_profile, deid_key_file, strict=strict)
+    # A de-identified push has its own ledger: its resources and ids are not the source's.
+    study_key = loaded.spec.study.key
+    if isinstance(mapping, DeidentifiedStudy):
+        study_key += f"-deid-{mapping.deidentifier.key_fingerprint[:8]}"
     options = SyncOptions(write_mode=WriteMode(write_mode), removal=RemovalPolicy(on_removed),
                           concurrency=settings["concurrency"], dry_run=dry_run, strict=strict)
     with make_client(**settings) as client:
         client.capabilities()  # reach the server before creating a ledger for it
-        with _open_ledger(ledger_path, settings["server_url"], loaded.spec.study.key) as ledger:
+        with _open_ledger(ledger_path, settings["server_url"], study_key) as ledger:
             previous = ledger.claim_mapping(loaded.name, take_over=take_over,
                                             record=not dry_run)
             if previous and not as_json:

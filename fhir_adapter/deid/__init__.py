@@ -43,6 +43,7 @@ from fhir_adapter.deid._profile import (
 )
 from fhir_adapter.deid._pseudonyms import KEY_ENV, MIN_KEY_BYTES, key_from_secret
 from fhir_adapter.deid._report import DeidReport
+from fhir_adapter.deid._study import DeidentifiedStudy
 from fhir_adapter.deid._vocabulary import catalogue_vocabulary
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "DeidProfile",
     "DeidProfileError",
     "DeidReport",
+    "DeidentifiedStudy",
     "DeidentificationError",
     "Deidentifier",
     "ElementKind",

@@ -23,9 +23,10 @@ FORMATS = ("bundles", "ndjson")
 
 
 class OutputWriter:
-    def __init__(self, out_dir: Path, formats: tuple[str, ...] = FORMATS):
+    def __init__(self, out_dir: Path, formats: tuple[str, ...] = FORMATS, *, index: bool = True):
         self.out_dir = Path(out_dir)
         self.formats = formats
+        self.index = index
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=".fhir-adapter-out-", dir=self.out_dir.parent))
         self._ndjson: dict[str, IO[bytes]] = {}
@@ -64,7 +65,8 @@ class OutputWriter:
         """Move the finished output into ``out_dir``, replacing an earlier run's files."""
         self._close()
         _private_write(self._tmp / "summary.json", (summary_json + "\n").encode())
-        _private_write(self._tmp / "index.csv", _index_csv(self._index))
+        if self.index:
+            _private_write(self._tmp / "index.csv", _index_csv(self._index))
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name in (*FORMATS, "summary.json", "index.csv"):
             target = self.out_dir / name
