@@ -201,3 +201,19 @@ def test_resource_key_reads_and_writes_relative_references():
     assert ResourceKey.of({"resourceType": "Observation", "id": "s-obs-1"}) == key
     assert ResourceKey.parse("urn:uuid:1234") is None
     assert ResourceKey.parse("http://x/fhir/Patient/1") is None
+
+
+def test_ledger_lock_and_folder_are_owner_only(tmp_path):
+    import stat
+
+    folder = tmp_path / "ledgers"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    path = folder / "l.sqlite"
+    path.write_bytes(b"")
+    path.chmod(0o644)  # an earlier, world-readable ledger is tightened on open
+    with Ledger(path, server_url=URL, study_key="s") as ledger:
+        ledger.commit([_entry(PATIENT)], [])
+        for item in (path, folder / "l.sqlite.lock", *folder.glob("l.sqlite-*")):
+            assert stat.S_IMODE(item.stat().st_mode) == 0o600, item
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
