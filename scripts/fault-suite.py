@@ -50,6 +50,12 @@ def _arguments() -> argparse.Namespace:
         "--transaction-rate", type=float, default=0.5, help="chance that a transaction gets one"
     )
     parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=3.0,
+        help="the faulty client's read timeout in seconds (raise it on a loaded machine)",
+    )
+    parser.add_argument(
         "--modes", default="client-ids,conditional", help="write modes, comma-separated"
     )
     parser.add_argument(
@@ -72,6 +78,7 @@ def main() -> int:
         subjects=args.subjects,
         rate=args.rate,
         transaction_rate=args.transaction_rate,
+        read_timeout=args.read_timeout,
         modes=tuple(WriteMode(m) for m in args.modes.split(",")),
     )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.client import FhirClient
+from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync import Ledger, WriteMode
 from fhir_adapter.sync.writemode import PROVENANCE_TAG_SYSTEM, TAG_MATCHED
@@ -130,7 +131,7 @@ def check_round(
     """Census, content, versions, ledger and ``verify_study`` for one study copy."""
     findings = Findings(resources=len(expected))
     copies = census(client, expected, mode)
-    server_ids = {key: found[0]["id"] for key, found in copies.items() if found}
+    server_ids = {ResourceKey(*key): found[0]["id"] for key, found in copies.items() if found}
     lost, flagged = set(), set()
     for key in expected:
         found = copies.get(key, [])

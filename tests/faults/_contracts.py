@@ -28,7 +28,7 @@ def location_violations(
     ``before``/``after`` are the ledger around the run; ``report`` is None when the run
     raised ``error``.
     """
-    recorded = {key for key, value in after.items() if before.get(key) != value}
+    recorded = recorded_by_run(before, after)
     violations = []
     for injection in injections:
         keys = _keys_of(injection, entry_keys)
@@ -46,6 +46,17 @@ def location_violations(
         elif error is None:
             violations += _accepted(mode, injection, entry_keys, recorded, after)
     return violations
+
+
+def recorded_by_run(before: LedgerState, after: LedgerState) -> set[Key]:
+    """Resources the run recorded as written: only a confirmed write puts a new, non-empty
+    content hash in the ledger. (The run's audit may change entries too: it forgets what the
+    server lost and clears the hash of what the server holds at another version.)"""
+    return {
+        key
+        for key, (content_hash, _, _) in after.items()
+        if content_hash and content_hash != before.get(key, ("", "", None))[0]
+    }
 
 
 def _accepted(
