@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from fhir_adapter.cli._errors import reports_errors
 from fhir_adapter.errors import ConfigError
@@ -97,10 +98,13 @@ def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
         return
     console = Console(stderr=True)
     started = time.monotonic()
-    with console.status("Preparing the HAPI FHIR server") as spinner:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("Preparing the HAPI FHIR server", total=None)
         handle = start_server(
             port, db_url=db_url, timeout=timeout, rebuild=rebuild, detach=True,
-            cache_dir=cache_dir, progress=lambda message: spinner.update(message + " ..."),
+            cache_dir=cache_dir,
+            progress=lambda message: progress.update(task, description=message + " ..."),
             secure=secure, clients=clients,
         )
     click.echo(

@@ -56,7 +56,8 @@ def read_table(
     if missing:
         raise SourceDataError(
             f"header lacks column(s) {', '.join(repr(c) for c in missing)} that the mapping "
-            f"reads (found: {', '.join(_shown(n) for n in names[:20])})",
+            f"reads (found: {', '.join(_shown(n) for n in names[:20])})"
+            + _delimiter_hint(names, delimiter),
             file=file,
             row=1,
             rule="missing-column",
@@ -218,3 +219,20 @@ def _undecodable_cell(
 def _has_surrogate(text: str) -> bool:
     """True when ``text`` holds a byte 'surrogateescape' could not decode."""
     return any("\udc80" <= char <= "\udcff" for char in text)
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter_hint(names: list[str], delimiter: str) -> str:
+    """When the header came out as one or two cells holding another delimiter, say so: the
+    commonest cause of 'missing' columns in a site export (a ';' file read with ',')."""
+    if len(names) > 2:
+        return ""
+    joined = "".join(str(n) for n in names)
+    for other in _DELIMITERS:
+        if other != delimiter and joined.count(other) >= 2:
+            shown = "\\t" if other == "\t" else other
+            return (f"; the header looks split by '{shown}', not by the table's delimiter: "
+                    f"set delimiter: '{shown}' on the table (or source.delimiter)")
+    return ""
