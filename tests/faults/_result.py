@@ -29,7 +29,8 @@ class SuiteConfig:
 
 @dataclass
 class SuiteResult:
-    """Counts of one suite run; ``ok`` when nothing was lost, duplicated or mismatched."""
+    """Counts of one suite run; ``ok`` when every count is zero (lost, duplicates,
+    mismatched, wrong versions, early retries, unexpected errors) and no contract broke."""
 
     injected: Counter[str] = field(default_factory=Counter)
     on_transactions: int = 0  # of the faults injected, those on a transaction POST
