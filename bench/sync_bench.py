@@ -52,8 +52,11 @@ def study_copy(work: Path, data: Path, tag: str) -> tuple[Path, Path]:
     folder = work / tag
     shutil.copytree(REPO / "mappings" / "codes", folder / "codes")
     text = (REPO / "mappings" / "study_a.yaml").read_text(encoding="utf-8")
-    text = (text.replace("key: study-a", f"key: {tag}").replace("example:study-a", f"bench:{tag}")
-            .replace('value: "STUDY-A"', f'value: "{tag.upper()}"'))
+    text = (
+        text.replace("key: study-a", f"key: {tag}")
+        .replace("example:study-a", f"bench:{tag}")
+        .replace('value: "STUDY-A"', f'value: "{tag.upper()}"')
+    )
     (folder / "mapping.yaml").write_text(text, encoding="utf-8")
     shutil.copytree(data, folder / "data")
     return folder / "mapping.yaml", folder / "data"
@@ -71,20 +74,25 @@ def ceiling(server: str, mapping_path: Path, data: Path, concurrency: int) -> tu
         client.post("", content=bodies[0], headers=headers).raise_for_status()
         started = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
-            for response in pool.map(lambda b: client.post("", content=b, headers=headers),
-                                     bodies[1:]):
+            for response in pool.map(
+                lambda b: client.post("", content=b, headers=headers), bodies[1:]
+            ):
                 response.raise_for_status()
         return count - 1, time.perf_counter() - started
 
 
-def our_sync(server: str, mapping_path: Path, data: Path, ledger: Path,
-             concurrency: int) -> tuple[int, int, float]:
+def our_sync(
+    server: str, mapping_path: Path, data: Path, ledger: Path, concurrency: int
+) -> tuple[int, int, float]:
     mapping = StudyMapping(load_mapping(mapping_path), data)
     started = time.perf_counter()
-    with FhirClient(server, max_concurrency=concurrency, deadline=600) as client, Ledger(
-            ledger, server_url=server, study_key=mapping.spec.study.key) as book:
-        report = SyncEngine(client, book, SyncOptions(
-            write_mode=WriteMode.CLIENT_IDS, concurrency=concurrency)).run(mapping)
+    with (
+        FhirClient(server, max_concurrency=concurrency, deadline=600) as client,
+        Ledger(ledger, server_url=server, study_key=mapping.spec.study.key) as book,
+    ):
+        report = SyncEngine(
+            client, book, SyncOptions(write_mode=WriteMode.CLIENT_IDS, concurrency=concurrency)
+        ).run(mapping)
     seconds = time.perf_counter() - started
     assert not report.failures, report.failures[:3]
     total = sum(sum(c.values()) for c in report.counts.values())
@@ -97,7 +105,7 @@ def change_one_percent(data: Path) -> int:
         reader = csv.DictReader(handle)
         fields, rows = reader.fieldnames, list(reader)
     subjects = sorted({r["subject_id"] for r in rows})
-    chosen = set(subjects[:: 100])
+    chosen = set(subjects[::100])
     done: set[str] = set()
     for row in rows:
         if row["subject_id"] in chosen and row["subject_id"] not in done and row["hba1c_pct"]:
@@ -111,18 +119,32 @@ def change_one_percent(data: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", help="use this server for every phase (default: a fresh "
-                                         "local HAPI server per phase)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--server",
+        help="use this server for every phase (default: a fresh local HAPI server per phase)",
+    )
     parser.add_argument("--port", type=int, default=18190, help="port for the local servers")
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fhir-adapter-sync-bench-"))
-    subprocess.run([sys.executable, str(REPO / "examples" / "generate.py"), "--study", "a",
-                    "--subjects", str(args.subjects), "--out", str(work / "gen")], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples" / "generate.py"),
+            "--study",
+            "a",
+            "--subjects",
+            str(args.subjects),
+            "--out",
+            str(work / "gen"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     tag = uuid.uuid4().hex[:6]
     c_map, c_data = study_copy(work, work / "gen" / "study_a", f"c{tag}")
     s_map, s_data = study_copy(work, work / "gen" / "study_a", f"s{tag}")
@@ -133,36 +155,50 @@ def main() -> None:
             return args.server, None
         from fhir_adapter.localserver import start_server
 
-        server = start_server(args.port, detach=False,
-                              state_dir=Path(tempfile.mkdtemp(prefix="bench-state-")))
+        server = start_server(
+            args.port, detach=False, state_dir=Path(tempfile.mkdtemp(prefix="bench-state-"))
+        )
         return server.url, server
 
     url, server = fresh()
     n, seconds = ceiling(url, c_map, c_data, args.concurrency)
     if server is not None:
         server.stop()  # type: ignore[attr-defined]
-    results = {"subjects": args.subjects, "concurrency": args.concurrency,
-               "fresh_server_per_phase": not args.server,
-               "ceiling": {"resources": n, "seconds": seconds, "per_s": n / seconds}}
-    print(f"ceiling (bare httpx):  {n} resources in {seconds:.1f} s = {n / seconds:.0f}/s",
-          flush=True)
+    results = {
+        "subjects": args.subjects,
+        "concurrency": args.concurrency,
+        "fresh_server_per_phase": not args.server,
+        "ceiling": {"resources": n, "seconds": seconds, "per_s": n / seconds},
+    }
+    print(
+        f"ceiling (bare httpx):  {n} resources in {seconds:.1f} s = {n / seconds:.0f}/s", flush=True
+    )
     url, server = fresh()
     try:
         for label in ("first", "unchanged", "one_percent"):
             if label == "one_percent":
                 results["changed_participants"] = change_one_percent(s_data)
             total, written, seconds = our_sync(url, s_map, s_data, ledger, args.concurrency)
-            results[label] = {"resources": total, "written": written, "seconds": seconds,
-                              "per_s": total / seconds}
-            print(f"{label:>11}: {total} resources ({written} written) in {seconds:.1f} s = "
-                  f"{total / seconds:.0f}/s", flush=True)
+            results[label] = {
+                "resources": total,
+                "written": written,
+                "seconds": seconds,
+                "per_s": total / seconds,
+            }
+            print(
+                f"{label:>11}: {total} resources ({written} written) in {seconds:.1f} s = "
+                f"{total / seconds:.0f}/s",
+                flush=True,
+            )
     finally:
         if server is not None:
             server.stop()  # type: ignore[attr-defined]
     results["first_vs_ceiling"] = results["first"]["per_s"] / results["ceiling"]["per_s"]
     results["unchanged_speedup"] = results["first"]["seconds"] / results["unchanged"]["seconds"]
-    print(f"first sync / ceiling: {results['first_vs_ceiling']:.0%}; unchanged re-sync "
-          f"{results['unchanged_speedup']:.0f}x faster than the first sync")
+    print(
+        f"first sync / ceiling: {results['first_vs_ceiling']:.0%}; unchanged re-sync "
+        f"{results['unchanged_speedup']:.0f}x faster than the first sync"
+    )
     print(json.dumps(results))
     shutil.rmtree(work, ignore_errors=True)
 

@@ -52,8 +52,15 @@ class MappingSpecError(FhirAdapterError):
     them all (``problems`` is this one followed by the others).
     """
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, key: str | None = None,
-                 others: Sequence[MappingSpecError] = ()):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        line: int | None = None,
+        key: str | None = None,
+        others: Sequence[MappingSpecError] = (),
+    ):
         self.file = file
         self.line = line
         self.key = key
@@ -61,8 +68,11 @@ class MappingSpecError(FhirAdapterError):
         self.others = tuple(others)
         where = file + (f":{line}" if line is not None else "") + (f" [{key}]" if key else "")
         self.located = f"{where}: {message}"
-        more = (f" (and {len(self.others)} more problem{'s' if len(self.others) > 1 else ''})"
-                if self.others else "")
+        more = (
+            f" (and {len(self.others)} more problem{'s' if len(self.others) > 1 else ''})"
+            if self.others
+            else ""
+        )
         super().__init__(self.located + more)
 
     @property
@@ -77,7 +87,12 @@ class SourceDataError(FhirAdapterError):
     """A data row breaks a rule; carries file, row, column and rule, never the value."""
 
     def __init__(
-        self, message: str, *, file: str, row: int | None = None, column: str | None = None,
+        self,
+        message: str,
+        *,
+        file: str,
+        row: int | None = None,
+        column: str | None = None,
         rule: str = "invalid",
     ):
         self.file = file
@@ -85,8 +100,11 @@ class SourceDataError(FhirAdapterError):
         self.column = column
         self.rule = rule
         self.detail = message
-        where = file + (f" row {row}" if row is not None else "") + (
-            f" column '{column}'" if column else "")
+        where = (
+            file
+            + (f" row {row}" if row is not None else "")
+            + (f" column '{column}'" if column else "")
+        )
         super().__init__(f"{where}: {rule}: {message}")
 
 
@@ -122,9 +140,15 @@ class FhirServerError(FhirAdapterError):
     """
 
     def __init__(
-        self, message: str, *, status: int | None = None, method: str | None = None,
-        path: str | None = None, issues: Sequence[OutcomeIssue] = (),
-        hapi_code: str | None = None, attempts: int = 1,
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        issues: Sequence[OutcomeIssue] = (),
+        hapi_code: str | None = None,
+        attempts: int = 1,
     ):
         self.detail = message
         self.status = status
@@ -145,9 +169,16 @@ class FhirServerError(FhirAdapterError):
             parts.append(f"[{self.hapi_code}]")
         head = " ".join(parts)
         text = f"{head}: {self.detail}" if head else self.detail
-        where = [f"{i.severity}/{i.code}" + (f" at {', '.join(i.expression or i.location)}"
-                                             if (i.expression or i.location) else "")
-                 for i in self.issues if i.is_error][:3]
+        where = [
+            f"{i.severity}/{i.code}"
+            + (
+                f" at {', '.join(i.expression or i.location)}"
+                if (i.expression or i.location)
+                else ""
+            )
+            for i in self.issues
+            if i.is_error
+        ][:3]
         if where:
             text += f" (issues: {'; '.join(where)})"
         if self.attempts > 1:

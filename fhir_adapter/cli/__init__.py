@@ -20,9 +20,12 @@ _COMMAND_MODULES = ("server", "mapping", "sync", "status", "views", "pull", "aut
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fhir-adapter")
-@click.option("-v", "--verbose", count=True,
-              help="More log output (-v info, -vv debug); -v also shows the traceback of an "
-                   "internal error.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output (-v info, -vv debug); -v also shows the traceback of an internal error.",
+)
 def main(verbose: int) -> None:
     """Carry clinical-trial site exports into HL7 FHIR R4 and keep them in sync.
 

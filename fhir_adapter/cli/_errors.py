@@ -105,7 +105,10 @@ class ErrorReportingGroup(click.Group):
         except Exception as error:
             if ctx.params.get("verbose"):
                 raise
-            click.echo(f"internal error ({type(error).__name__}): this is a bug in "
-                       "fhir-adapter. Run the command again with -v to see the traceback, and "
-                       "report it (the traceback names code, not your data)", err=True)
+            click.echo(
+                f"internal error ({type(error).__name__}): this is a bug in "
+                "fhir-adapter. Run the command again with -v to see the traceback, and "
+                "report it (the traceback names code, not your data)",
+                err=True,
+            )
             raise SystemExit(EXIT_BUG) from None

@@ -37,8 +37,9 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def row_progress(label: str, enabled: bool = True, unit: str = "rows"
-                 ) -> Iterator[Callable[[int], None]]:
+def row_progress(
+    label: str, enabled: bool = True, unit: str = "rows"
+) -> Iterator[Callable[[int], None]]:
     """A spinner counting ``unit`` (rows read, participants sent, resources checked) with
     the rate and elapsed time (just the time when ``unit`` is empty); silent when disabled
     or not on a terminal."""

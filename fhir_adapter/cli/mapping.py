@@ -79,8 +79,11 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
         for participant in mapping.participants(on_rows=advance):
             if writer:
                 first = participant.origins.get(ResourceKey("Patient", participant.key))
-                writer.write_participant(participant.key, participant.resources,
-                                         f"{first.file} row {first.row}" if first else "")
+                writer.write_participant(
+                    participant.key,
+                    participant.resources,
+                    f"{first.file} row {first.row}" if first else "",
+                )
 
 
 @click.command("map")
@@ -138,11 +141,13 @@ def map_command(
     3 invalid mapping file, 4 bad row in --strict mode or unreadable source file.
     """
     loaded = load_mapping(mapping_path)
-    mapping = study_run(loaded, data_dir, deid_profile, deid_key_file, strict=strict,
-                        check_models=check_models)
+    mapping = study_run(
+        loaded, data_dir, deid_profile, deid_key_file, strict=strict, check_models=check_models
+    )
     # De-identified output gets no index: it would be the table that re-identifies it.
-    writer = OutputWriter(out_dir, FORMATS if formats == "both" else (formats,),
-                          index=deid_profile is None)
+    writer = OutputWriter(
+        out_dir, FORMATS if formats == "both" else (formats,), index=deid_profile is None
+    )
     try:
         run_mapping(mapping, writer, progress=not no_progress and not as_json)
     except BaseException:
@@ -162,13 +167,22 @@ def map_command(
 @mapping_option
 @data_option
 @strict_option
-@click.option("--check-models", is_flag=True,
-              help="Also validate every resource with the fhir.resources models.")
+@click.option(
+    "--check-models",
+    is_flag=True,
+    help="Also validate every resource with the fhir.resources models.",
+)
 @server_options(required=False)
 @json_option
 @reports_errors
-def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, check_models: bool,
-                     as_json: bool, **server: Any) -> None:
+def validate_command(
+    mapping_path: Path,
+    data_dir: Path | None,
+    strict: bool,
+    check_models: bool,
+    as_json: bool,
+    **server: Any,
+) -> None:
     """Check a mapping file, and with --data the export it describes, writing nothing.
 
     With --server, every mapped resource also goes through the server's $validate and the
@@ -182,8 +196,16 @@ def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, ch
     except MappingSpecError as error:
         if not as_json:
             raise
-        click.echo(json.dumps({"mapping": mapping_path.name, "valid": False,
-                               "problems": [p.as_dict() for p in error.problems]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "mapping": mapping_path.name,
+                    "valid": False,
+                    "problems": [p.as_dict() for p in error.problems],
+                },
+                indent=2,
+            )
+        )
         raise SystemExit(EXIT_MAPPING) from None
     if data_dir is None:
         if settings["server_url"]:
@@ -200,18 +222,26 @@ def validate_command(mapping_path: Path, data_dir: Path | None, strict: bool, ch
         raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
     from fhir_adapter.verify import validate_on_server
 
-    with make_client(**settings) as client, row_progress(
-            "validating on the server", enabled=not as_json, unit="resources") as advance:
-        result = validate_on_server(mapping, client, concurrency=settings["concurrency"],
-                                    on_resource=lambda: advance(1))
+    with (
+        make_client(**settings) as client,
+        row_progress("validating on the server", enabled=not as_json, unit="resources") as advance,
+    ):
+        result = validate_on_server(
+            mapping, client, concurrency=settings["concurrency"], on_resource=lambda: advance(1)
+        )
     if as_json:
-        click.echo(json.dumps({"mapping": mapping.report.as_dict(),
-                               "validation": result.as_dict()}, indent=2))
+        click.echo(
+            json.dumps(
+                {"mapping": mapping.report.as_dict(), "validation": result.as_dict()}, indent=2
+            )
+        )
     else:
         print_report(mapping.report, as_json=False)
         counts = ", ".join(f"{n} {sev}" for sev, n in sorted(result.by_severity.items()))
-        stdout.print(f"$validate on {result.server}: {result.resources:,} resources; "
-                     f"issues: {counts or 'none'}")
+        stdout.print(
+            f"$validate on {result.server}: {result.resources:,} resources; "
+            f"issues: {counts or 'none'}"
+        )
         print_findings(result.findings)
     ok = mapping.report.ok and result.ok
     raise SystemExit(EXIT_OK if ok else EXIT_ROW_ERRORS)
@@ -227,15 +257,21 @@ def print_findings(findings: list[Any], groups: int = 15, rows: int = 3) -> None
     grouped: dict[tuple[str, str], list[Any]] = {}
     for finding in findings:
         grouped.setdefault((finding.severity, finding.message), []).append(finding)
-    ordered = sorted(grouped.items(), key=lambda item: (_SEVERITY_ORDER.get(item[0][0], 9),
-                                                        -len(item[1]), item[0][1]))
+    ordered = sorted(
+        grouped.items(),
+        key=lambda item: (_SEVERITY_ORDER.get(item[0][0], 9), -len(item[1]), item[0][1]),
+    )
     for (severity, message), members in ordered[:groups]:
-        where = "; ".join(f"{m.where} ({m.location})" if m.location else m.where
-                          for m in members[:rows])
+        where = "; ".join(
+            f"{m.where} ({m.location})" if m.location else m.where for m in members[:rows]
+        )
         more = f" and {len(members) - rows} more" if len(members) > rows else ""
         colour = _COLOURS.get(severity, "white")
-        stderr.print(f"[{colour}]{severity}[/{colour}] ×{len(members):,} {escape(message)}\n"
-                     f"    at {escape(where)}{more}", highlight=False)
+        stderr.print(
+            f"[{colour}]{severity}[/{colour}] ×{len(members):,} {escape(message)}\n"
+            f"    at {escape(where)}{more}",
+            highlight=False,
+        )
     if len(ordered) > groups:
         stderr.print(f"... and {len(ordered) - groups} more kinds of finding (see --json)")
 

@@ -25,8 +25,12 @@ from fhir_adapter.localserver import (
 )
 
 _port_option = click.option(
-    "--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
-    envvar="FHIR_ADAPTER_SERVER_PORT", help="Port on 127.0.0.1 [env FHIR_ADAPTER_SERVER_PORT].",
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    envvar="FHIR_ADAPTER_SERVER_PORT",
+    help="Port on 127.0.0.1 [env FHIR_ADAPTER_SERVER_PORT].",
 )
 
 
@@ -57,28 +61,53 @@ def server() -> None:
 @server.command(short_help="Start the server in the background and wait until ready.")
 @_port_option
 @click.option(
-    "--db-url", envvar="FHIR_ADAPTER_DB_URL", metavar="JDBC_URL",
+    "--db-url",
+    envvar="FHIR_ADAPTER_DB_URL",
+    metavar="JDBC_URL",
     help="Keep data in this database instead of memory, e.g. jdbc:h2:file:./hapi-db or "
-         "jdbc:postgresql://localhost/hapi (credentials via SPRING_DATASOURCE_USERNAME and "
-         "SPRING_DATASOURCE_PASSWORD) [env FHIR_ADAPTER_DB_URL].",
+    "jdbc:postgresql://localhost/hapi (credentials via SPRING_DATASOURCE_USERNAME and "
+    "SPRING_DATASOURCE_PASSWORD) [env FHIR_ADAPTER_DB_URL].",
 )
-@click.option("--timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT,
-              show_default=True, help="Seconds to wait for the server to answer.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the server to answer.",
+)
 @click.option("--rebuild", is_flag=True, help="Rebuild the server jar even if one is cached.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar="FHIR_ADAPTER_SERVER_CACHE",
-              help="Where built jars are cached [env FHIR_ADAPTER_SERVER_CACHE].")
-@click.option("--secure", is_flag=True,
-              help="Protect /fhir with SMART Backend Services: an OAuth 2.0 authorization "
-                   "server on the same port issues access tokens to registered clients "
-                   "(docs/auth.md).")
-@click.option("--register-client", "registrations", multiple=True, metavar="ID=JWKS[:SCOPES]",
-              help="With --secure: a client id, its public JWKS file (from 'auth keygen') and "
-                   "the scopes it may get (default 'system/*.rs system/*.cu system/*.d'); "
-                   "repeatable. Replaces the clients registered on this port.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="FHIR_ADAPTER_SERVER_CACHE",
+    help="Where built jars are cached [env FHIR_ADAPTER_SERVER_CACHE].",
+)
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="Protect /fhir with SMART Backend Services: an OAuth 2.0 authorization "
+    "server on the same port issues access tokens to registered clients "
+    "(docs/auth.md).",
+)
+@click.option(
+    "--register-client",
+    "registrations",
+    multiple=True,
+    metavar="ID=JWKS[:SCOPES]",
+    help="With --secure: a client id, its public JWKS file (from 'auth keygen') and "
+    "the scopes it may get (default 'system/*.rs system/*.cu system/*.d'); "
+    "repeatable. Replaces the clients registered on this port.",
+)
 @reports_errors
-def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
-          cache_dir: Path | None, secure: bool, registrations: tuple[str, ...]) -> None:
+def start(
+    port: int,
+    db_url: str | None,
+    timeout: float,
+    rebuild: bool,
+    cache_dir: Path | None,
+    secure: bool,
+    registrations: tuple[str, ...],
+) -> None:
     """Build if needed, start the server in the background and wait until it is ready.
 
     The server keeps running after this command returns; stop it with 'server stop'.
@@ -92,20 +121,33 @@ def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
             raise ConfigError(
                 f"a{' secure' if running.secure else 'n open'} server already runs on port "
                 f"{port}; stop it first ('fhir-adapter server stop --port {port}'), or change "
-                "its clients with 'server register-client' and 'server revoke-client'")
-        click.echo(f"Already running: {running.url} (pid {running.pid}, "
-                   f"HAPI {running.hapi_version or '?'}).")
+                "its clients with 'server register-client' and 'server revoke-client'"
+            )
+        click.echo(
+            f"Already running: {running.url} (pid {running.pid}, "
+            f"HAPI {running.hapi_version or '?'})."
+        )
         return
     console = Console(stderr=True)
     started = time.monotonic()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("Preparing the HAPI FHIR server", total=None)
         handle = start_server(
-            port, db_url=db_url, timeout=timeout, rebuild=rebuild, detach=True,
+            port,
+            db_url=db_url,
+            timeout=timeout,
+            rebuild=rebuild,
+            detach=True,
             cache_dir=cache_dir,
             progress=lambda message: progress.update(task, description=message + " ..."),
-            secure=secure, clients=clients,
+            secure=secure,
+            clients=clients,
         )
     click.echo(
         f"HAPI FHIR {handle.hapi_version or '?'} ready at {handle.url} "
@@ -115,15 +157,19 @@ def start(port: int, db_url: str | None, timeout: float, rebuild: bool,
     )
     if secure:
         names = ", ".join(c.client_id for c in clients) or "none yet ('server register-client')"
-        click.echo(f"secure: SMART Backend Services, token endpoint "
-                   f"http://127.0.0.1:{port}/oauth2/token; clients: {names}")
+        click.echo(
+            f"secure: SMART Backend Services, token endpoint "
+            f"http://127.0.0.1:{port}/oauth2/token; clients: {names}"
+        )
 
 
 def _secure_server(port: int) -> None:
     current = server_status(port)
     if current is None or not current.secure:
-        raise ConfigError(f"no secure fhir-adapter server runs on port {port}; start one with "
-                          f"'fhir-adapter server start --secure --port {port}'")
+        raise ConfigError(
+            f"no secure fhir-adapter server runs on port {port}; start one with "
+            f"'fhir-adapter server start --secure --port {port}'"
+        )
 
 
 @server.command("register-client", short_help="Let a SMART client use the secure server.")
@@ -139,8 +185,7 @@ def register_client_command(registration: str, port: int) -> None:
     client = parse_registration(registration)
     _secure_server(port)
     register_client(default_state_dir(), port, client)
-    click.echo(f"Registered client {client.client_id} ({' '.join(client.scopes)}) on port "
-               f"{port}.")
+    click.echo(f"Registered client {client.client_id} ({' '.join(client.scopes)}) on port {port}.")
 
 
 @server.command("revoke-client", short_help="Revoke a SMART client of the secure server.")
@@ -178,8 +223,11 @@ def status(port: int, as_json: bool) -> None:
     """
     current = server_status(port)
     if as_json:
-        payload = {"running": False, "port": port} if current is None else {
-            "running": True, **current.to_dict()}
+        payload = (
+            {"running": False, "port": port}
+            if current is None
+            else {"running": True, **current.to_dict()}
+        )
         click.echo(json.dumps(payload, indent=2))
         raise SystemExit(0 if current is not None else 1)
     if current is None:
@@ -194,8 +242,10 @@ def status(port: int, as_json: bool) -> None:
         f"log:      {current.log_path}"
     )
     if current.secure:
-        click.echo(f"auth:     SMART Backend Services, token endpoint {current.token_url}\n"
-                   f"clients:  {', '.join(current.clients) or 'none'}")
+        click.echo(
+            f"auth:     SMART Backend Services, token endpoint {current.token_url}\n"
+            f"clients:  {', '.join(current.clients) or 'none'}"
+        )
 
 
 COMMANDS = [server]

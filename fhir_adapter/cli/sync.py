@@ -46,19 +46,30 @@ _ALWAYS_SHOWN = ("created", "updated", "unchanged", "failed")
 
 
 def _mapping_options(func: Any) -> Any:
-    func = click.option("--data", "data_dir", required=True,
-                        type=click.Path(exists=True, file_okay=False, path_type=Path),
-                        help="Folder holding the site export files.")(func)
-    return click.option("--mapping", "mapping_path", required=True,
-                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        help="Mapping file (YAML).")(func)
+    func = click.option(
+        "--data",
+        "data_dir",
+        required=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder holding the site export files.",
+    )(func)
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Mapping file (YAML).",
+    )(func)
 
 
 def _ledger_option(func: Any) -> Any:
     return click.option(
-        "--ledger", "ledger_path", type=click.Path(dir_okay=False, path_type=Path),
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False, path_type=Path),
         help=f"Ledger file (default: {LEDGER_DIR}/<study>@<host>-<port>-<hash>.sqlite). One per "
-             "server and study; losing it costs only extra writes, never duplicates.")(func)
+        "server and study; losing it costs only extra writes, never duplicates.",
+    )(func)
 
 
 def _open_ledger(path: Path | None, server_url: str, study_key: str) -> Ledger:
@@ -81,9 +92,11 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
         table.add_row(kind, *(f"{counts[o]:,}" if counts[o] else "·" for o in shown))
     table.add_row("[bold]total[/bold]", *(f"[bold]{report.total(o):,}[/bold]" for o in shown))
     stdout.print(table)
-    stdout.print(f"participants: {report.participants_synced} synced, "
-                 f"{report.participants_unchanged} unchanged, {report.participants_failed} "
-                 f"failed, {report.participants_removed} removed from the source")
+    stdout.print(
+        f"participants: {report.participants_synced} synced, "
+        f"{report.participants_unchanged} unchanged, {report.participants_failed} "
+        f"failed, {report.participants_removed} removed from the source"
+    )
     if report.dry_run:
         for planned in report.planned[:50]:
             actions = ", ".join(f"{n} to {a}" for a, n in sorted(planned.actions.items()))
@@ -101,27 +114,51 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
 @_mapping_options
 @server_options
 @_ledger_option
-@click.option("--write-mode", type=click.Choice([m.value for m in WriteMode]), default="auto",
-              show_default=True,
-              help="client-ids: PUT Type/id with deterministic ids; conditional: PUT by business "
-                   "identifier (for servers that forbid client ids); auto: from the server's "
-                   "CapabilityStatement.")
-@click.option("--on-removed", type=click.Choice([p.value for p in RemovalPolicy]), default="keep",
-              show_default=True,
-              help="What to do on the server with rows or participants no longer in the source.")
+@click.option(
+    "--write-mode",
+    type=click.Choice([m.value for m in WriteMode]),
+    default="auto",
+    show_default=True,
+    help="client-ids: PUT Type/id with deterministic ids; conditional: PUT by business "
+    "identifier (for servers that forbid client ids); auto: from the server's "
+    "CapabilityStatement.",
+)
+@click.option(
+    "--on-removed",
+    type=click.Choice([p.value for p in RemovalPolicy]),
+    default="keep",
+    show_default=True,
+    help="What to do on the server with rows or participants no longer in the source.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
-@click.option("--strict", is_flag=True,
-              help="Stop at the first bad row or the first participant the server refuses.")
-@click.option("--take-over", is_flag=True,
-              help="Let this mapping own a study that another mapping file synced to this "
-                   "server (e.g. the site changed its export); without it, that is refused.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first bad row or the first participant the server refuses.",
+)
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Let this mapping own a study that another mapping file synced to this "
+    "server (e.g. the site changed its export); without it, that is refused.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @deid_options
 @reports_errors
-def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, write_mode: str,
-                 on_removed: str, dry_run: bool, strict: bool, take_over: bool, as_json: bool,
-                 deid_profile: str | None, deid_key_file: Path | None,
-                 **server: Any) -> None:
+def sync_command(
+    mapping_path: Path,
+    data_dir: Path,
+    ledger_path: Path | None,
+    write_mode: str,
+    on_removed: str,
+    dry_run: bool,
+    strict: bool,
+    take_over: bool,
+    as_json: bool,
+    deid_profile: str | None,
+    deid_key_file: Path | None,
+    **server: Any,
+) -> None:
     """Send the mapped study to a FHIR server: idempotent, incremental, one transaction per
     participant, resumable after a crash.
 
@@ -137,36 +174,55 @@ def sync_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, w
     study_key = loaded.spec.study.key
     if isinstance(mapping, DeidentifiedStudy):
         study_key += f"-deid-{mapping.deidentifier.key_fingerprint[:8]}"
-    options = SyncOptions(write_mode=WriteMode(write_mode), removal=RemovalPolicy(on_removed),
-                          concurrency=settings["concurrency"], dry_run=dry_run, strict=strict)
+    options = SyncOptions(
+        write_mode=WriteMode(write_mode),
+        removal=RemovalPolicy(on_removed),
+        concurrency=settings["concurrency"],
+        dry_run=dry_run,
+        strict=strict,
+    )
     with make_client(**settings) as client:
         client.capabilities()  # reach the server before creating a ledger for it
         with _open_ledger(ledger_path, settings["server_url"], study_key) as ledger:
-            previous = ledger.claim_mapping(loaded.name, take_over=take_over,
-                                            record=not dry_run)
+            previous = ledger.claim_mapping(loaded.name, take_over=take_over, record=not dry_run)
             if previous and not as_json:
-                stderr.print(f"note: {loaded.name} takes this study over from {previous}",
-                             highlight=False)
+                stderr.print(
+                    f"note: {loaded.name} takes this study over from {previous}", highlight=False
+                )
             engine = SyncEngine(client, ledger, options)
             started = _now()
             try:
-                with stop_signals_interrupt(), row_progress(
-                        "syncing", enabled=not as_json, unit="participants") as advance:
+                with (
+                    stop_signals_interrupt(),
+                    row_progress("syncing", enabled=not as_json, unit="participants") as advance,
+                ):
                     report = engine.run(mapping, on_participant=lambda: advance(1))
             except SyncInterruptedError as stop:
                 print_sync(stop.report, as_json)
                 stderr.print(f"[yellow]{stop}[/yellow]", highlight=False)
                 raise SystemExit(128 + stop.signum) from None
             except KeyboardInterrupt as again:
-                stderr.print("[yellow]interrupted again: the transactions in flight were "
-                             "abandoned, everything confirmed before is in the ledger; run the "
-                             "same command again to resume[/yellow]", highlight=False)
+                stderr.print(
+                    "[yellow]interrupted again: the transactions in flight were "
+                    "abandoned, everything confirmed before is in the ledger; run the "
+                    "same command again to resume[/yellow]",
+                    highlight=False,
+                )
                 raise SystemExit(128 + getattr(again, "signum", 2)) from None
             if not dry_run:
-                ledger.record_run(RunRecord(
-                    "sync", started, _now(), loaded.name, loaded.digest, str(data_dir),
-                    report.ok, f"{report.participants_synced} synced, "
-                               f"{report.participants_failed} failed; {report.written} written"))
+                ledger.record_run(
+                    RunRecord(
+                        "sync",
+                        started,
+                        _now(),
+                        loaded.name,
+                        loaded.digest,
+                        str(data_dir),
+                        report.ok,
+                        f"{report.participants_synced} synced, "
+                        f"{report.participants_failed} failed; {report.written} written",
+                    )
+                )
     if not as_json and mapping.report.errors:
         print_report(mapping.report, as_json=False)
     print_sync(report, as_json)
@@ -182,8 +238,12 @@ def print_verify(report: VerifyReport, as_json: bool, repair: str | None = None)
         table.add_column(column, justify="left" if column == "resource type" else "right")
     for kind in sorted(report.checked):
         held = report.on_server.get(kind)
-        table.add_row(kind, f"{report.checked[kind]:,}", f"{report.matching[kind]:,}",
-                      "n/a" if held is None else f"{held:,}")
+        table.add_row(
+            kind,
+            f"{report.checked[kind]:,}",
+            f"{report.matching[kind]:,}",
+            "n/a" if held is None else f"{held:,}",
+        )
     stdout.print(table)
     for difference in report.differences[:50]:
         stderr.print(f"[red]difference[/red] {difference}", highlight=False)
@@ -192,8 +252,11 @@ def print_verify(report: VerifyReport, as_json: bool, repair: str | None = None)
     if report.ok:
         stdout.print("server matches the source")
         return
-    stdout.print(f"{len(report.differences)} difference(s). Values that could identify someone "
-                 "are shown as <masked>.", highlight=False)
+    stdout.print(
+        f"{len(report.differences)} difference(s). Values that could identify someone "
+        "are shown as <masked>.",
+        highlight=False,
+    )
     if repair:
         stdout.print(f"To repair: {repair}", highlight=False, soft_wrap=True)
 
@@ -204,8 +267,9 @@ def print_verify(report: VerifyReport, as_json: bool, repair: str | None = None)
 @_ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @reports_errors
-def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None, as_json: bool,
-                   **server: Any) -> None:
+def verify_command(
+    mapping_path: Path, data_dir: Path, ledger_path: Path | None, as_json: bool, **server: Any
+) -> None:
     """Read the study back from the server and compare it with the mapped source: every
     resource present with the same content, no extra resources of the study.
 
@@ -214,26 +278,41 @@ def verify_command(mapping_path: Path, data_dir: Path, ledger_path: Path | None,
     settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
     mapping = StudyMapping(loaded, data_dir)
-    path = ledger_path or default_ledger_path(LEDGER_DIR, settings["server_url"],
-                                              loaded.spec.study.key)
-    with make_client(**settings) as client, row_progress(
-            "reading the study back", enabled=not as_json, unit="") as _:
+    path = ledger_path or default_ledger_path(
+        LEDGER_DIR, settings["server_url"], loaded.spec.study.key
+    )
+    with (
+        make_client(**settings) as client,
+        row_progress("reading the study back", enabled=not as_json, unit="") as _,
+    ):
         if path.exists():
-            with Ledger(path, server_url=settings["server_url"],
-                        study_key=loaded.spec.study.key) as ledger:
+            with Ledger(
+                path, server_url=settings["server_url"], study_key=loaded.spec.study.key
+            ) as ledger:
                 started = _now()
                 report = verify_study(mapping, client, ledger)
-                ledger.record_run(RunRecord(
-                    "verify", started, _now(), loaded.name, loaded.digest, str(data_dir),
-                    report.ok, f"{sum(report.matching.values())} matching, "
-                               f"{len(report.differences)} difference(s)"))
+                ledger.record_run(
+                    RunRecord(
+                        "verify",
+                        started,
+                        _now(),
+                        loaded.name,
+                        loaded.digest,
+                        str(data_dir),
+                        report.ok,
+                        f"{sum(report.matching.values())} matching, "
+                        f"{len(report.differences)} difference(s)",
+                    )
+                )
         else:
             report = verify_study(mapping, client, None)
-    repair = (f"fhir-adapter sync --mapping {shlex.quote(str(mapping_path))} --data "
-              f"{shlex.quote(str(data_dir))} --server {shlex.quote(settings['server_url'])}"
-              + (f" --ledger {shlex.quote(str(path))}" if ledger_path else "")
-              + " (it re-sends what is missing or different; extra copies must be removed on "
-                "the server)")
+    repair = (
+        f"fhir-adapter sync --mapping {shlex.quote(str(mapping_path))} --data "
+        f"{shlex.quote(str(data_dir))} --server {shlex.quote(settings['server_url'])}"
+        + (f" --ledger {shlex.quote(str(path))}" if ledger_path else "")
+        + " (it re-sends what is missing or different; extra copies must be removed on "
+        "the server)"
+    )
     print_verify(report, as_json, repair)
     raise SystemExit(EXIT_OK if report.ok else EXIT_DIFFERENCE)
 

@@ -98,11 +98,14 @@ class BearerAuth(httpx.Auth):
 Auth = Union[NoAuth, BasicAuth, BearerAuth, "SmartBackendAuth"]  # noqa: UP007
 
 
-def _secret(what: str, env: str | None, file: str | Path | None,
-            environ: Mapping[str, str]) -> Secret:
+def _secret(
+    what: str, env: str | None, file: str | Path | None, environ: Mapping[str, str]
+) -> Secret:
     if (env is None) == (file is None):
-        raise ConfigError(f"give the {what} either as an environment variable name or as a "
-                          "file path (exactly one)")
+        raise ConfigError(
+            f"give the {what} either as an environment variable name or as a "
+            "file path (exactly one)"
+        )
     if env is not None:
         value = environ.get(env)
         if not value:
@@ -165,9 +168,13 @@ def auth_from_settings(
         if base_url is None:
             raise ConfigError("--auth smart needs the FHIR base URL (--server)")
         pem = _secret("private key", private_key_env, private_key_file, environ)
-        where = (f"environment variable {private_key_env}" if private_key_env
-                 else f"private key file {private_key_file}")
+        where = (
+            f"environment variable {private_key_env}"
+            if private_key_env
+            else f"private key file {private_key_file}"
+        )
         key = load_signing_key(pem, where=where, key_id=key_id)
-        return SmartBackendAuth(base_url=base_url, client_id=client_id, key=key,
-                                scopes=scopes, token_url=token_url)
+        return SmartBackendAuth(
+            base_url=base_url, client_id=client_id, key=key, scopes=scopes, token_url=token_url
+        )
     raise ConfigError(f"unknown auth kind {kind!r}: use none, basic, bearer or smart")

@@ -51,12 +51,14 @@ def parse_capabilities(body: Any) -> ServerCapabilities:
     if not isinstance(body, dict) or body.get("resourceType") != "CapabilityStatement":
         raise UnsupportedServerError(
             "the metadata endpoint did not return a CapabilityStatement; check the base URL "
-            "points at a FHIR server's base (e.g. https://host/fhir)")
+            "points at a FHIR server's base (e.g. https://host/fhir)"
+        )
     version = body.get("fhirVersion")
     if not isinstance(version, str) or not version.startswith(_R4_PREFIX):
         raise UnsupportedServerError(
             f"the server speaks FHIR {version or 'of unknown version'}, not R4 (4.0.x); "
-            "point the base URL at an R4 endpoint")
+            "point the base URL at an R4 endpoint"
+        )
     software = body.get("software")
     if not isinstance(software, dict):
         software = {}

@@ -61,8 +61,11 @@ class AsyncStatus:
 def _query(params: SearchParams) -> httpx.QueryParams:
     """Search parameters in order; a mapping value that is a list repeats the parameter."""
     if isinstance(params, Mapping):
-        items = tuple((name, value) for name, values in params.items()
-                      for value in ([values] if isinstance(values, str) else values))
+        items = tuple(
+            (name, value)
+            for name, values in params.items()
+            for value in ([values] if isinstance(values, str) else values)
+        )
     else:
         items = tuple((name, value) for name, value in params)
     return httpx.QueryParams(items)
@@ -125,10 +128,15 @@ class FhirClient:
         self._http = httpx.Client(
             auth=self.auth,
             headers={"Accept": FHIR_JSON, "User-Agent": f"fhir-adapter/{__version__}"},
-            timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read,
-                                  write=timeouts.write, pool=timeouts.pool),
-            limits=httpx.Limits(max_connections=max_concurrency,
-                                max_keepalive_connections=max_concurrency),
+            timeout=httpx.Timeout(
+                connect=timeouts.connect,
+                read=timeouts.read,
+                write=timeouts.write,
+                pool=timeouts.pool,
+            ),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
             follow_redirects=False,
             transport=transport,
             verify=verify,
@@ -136,14 +144,20 @@ class FhirClient:
         )
 
     def __repr__(self) -> str:
-        return (f"FhirClient(base_url={str(self.base)!r}, auth={self.auth!r}, "
-                f"max_concurrency={self.max_concurrency})")
+        return (
+            f"FhirClient(base_url={str(self.base)!r}, auth={self.auth!r}, "
+            f"max_concurrency={self.max_concurrency})"
+        )
 
     def __enter__(self) -> FhirClient:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -171,8 +185,10 @@ class FhirClient:
 
     def vread(self, resource_type: str, resource_id: str, version_id: str) -> dict[str, Any]:
         """Version ``version_id`` of ``Type/id``."""
-        url = self.base.join(f"{_check_type(resource_type)}/{_check_id(resource_id)}"
-                             f"/_history/{_check_id(version_id)}")
+        url = self.base.join(
+            f"{_check_type(resource_type)}/{_check_id(resource_id)}"
+            f"/_history/{_check_id(version_id)}"
+        )
         return self._json(self._send("GET", url))
 
     def history_count(self, resource_type: str, resource_id: str) -> int:
@@ -181,17 +197,25 @@ class FhirClient:
         bundle = self._bundle(self._send("GET", url.copy_merge_params({"_summary": "count"})))
         total = bundle.get("total")
         if not isinstance(total, int):
-            raise TerminalServerError("the history answer carries no total",
-                                      method="GET", path=url.path)
+            raise TerminalServerError(
+                "the history answer carries no total", method="GET", path=url.path
+            )
         return total
 
-    def search_bundle(self, resource_type: str, params: SearchParams | None = None, *,
-                      no_cache: bool = False) -> dict[str, Any]:
+    def search_bundle(
+        self, resource_type: str, params: SearchParams | None = None, *, no_cache: bool = False
+    ) -> dict[str, Any]:
         """The first page (a searchset Bundle) of ``GET Type?params``."""
         return next(self.search_pages(resource_type, params, no_cache=no_cache))
 
-    def search_pages(self, resource_type: str, params: SearchParams | None = None, *,
-                     no_cache: bool = False, post: bool = False) -> Iterator[dict[str, Any]]:
+    def search_pages(
+        self,
+        resource_type: str,
+        params: SearchParams | None = None,
+        *,
+        no_cache: bool = False,
+        post: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         """Every page of a search, following the server's ``next`` links (never built here).
 
         ``no_cache`` sends ``Cache-Control: no-cache`` on every page: HAPI caches search
@@ -205,10 +229,13 @@ class FhirClient:
         url = self.base.join(_check_type(resource_type))
         if post:
             form = str(_query(params or {})).encode()
-            response = self._send("POST", self.base.join(f"{resource_type}/_search"), body=form,
-                                  idempotent=True, headers={
-                                      **headers,
-                                      "Content-Type": "application/x-www-form-urlencoded"})
+            response = self._send(
+                "POST",
+                self.base.join(f"{resource_type}/_search"),
+                body=form,
+                idempotent=True,
+                headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            )
         else:
             if params:
                 url = url.copy_with(params=_query(params))
@@ -217,19 +244,32 @@ class FhirClient:
         while True:
             bundle = self._bundle(response)
             yield bundle
-            link = next((item.get("url") for item in bundle.get("link") or ()
-                         if isinstance(item, dict) and item.get("relation") == "next"), None)
+            link = next(
+                (
+                    item.get("url")
+                    for item in bundle.get("link") or ()
+                    if isinstance(item, dict) and item.get("relation") == "next"
+                ),
+                None,
+            )
             if not isinstance(link, str) or not link:
                 return
             url = self.base.confine(link, what="paging link")
             if str(url) in seen:
-                raise TerminalServerError("the server's paging links go round in a loop",
-                                          method="GET", path=url.path)
+                raise TerminalServerError(
+                    "the server's paging links go round in a loop", method="GET", path=url.path
+                )
             seen.add(str(url))
             response = self._send("GET", url, headers=headers)
 
-    def search(self, resource_type: str, params: SearchParams | None = None, *,
-               no_cache: bool = False, post: bool = False) -> Iterator[dict[str, Any]]:
+    def search(
+        self,
+        resource_type: str,
+        params: SearchParams | None = None,
+        *,
+        no_cache: bool = False,
+        post: bool = False,
+    ) -> Iterator[dict[str, Any]]:
         """The matching resources across all pages (entries with ``search.mode`` "match"
         or none; ``_include``-d resources and outcomes are left to ``search_pages``)."""
         for bundle in self.search_pages(resource_type, params, no_cache=no_cache, post=post):
@@ -248,13 +288,16 @@ class FhirClient:
         the base URL. Not retried: a replay could start a second job.
         """
         url = self.base.join(path)
-        response = self._send("POST", url, body=parameters,
-                              headers={"Prefer": "respond-async"})
+        response = self._send("POST", url, body=parameters, headers={"Prefer": "respond-async"})
         location = response.headers.get("Content-Location")
         if response.status_code != 202 or not location:
-            raise TerminalServerError("the server did not accept the request for asynchronous "
-                                      "processing (no 202 with a Content-Location)",
-                                      method="POST", path=url.path, status=response.status_code)
+            raise TerminalServerError(
+                "the server did not accept the request for asynchronous "
+                "processing (no 202 with a Content-Location)",
+                method="POST",
+                path=url.path,
+                status=response.status_code,
+            )
         return str(self.base.confine(location, what="status URL"))
 
     def poll(self, status_url: str) -> AsyncStatus:
@@ -267,13 +310,19 @@ class FhirClient:
         url = self.base.confine(status_url, what="status URL")
         response = self._send("GET", url, headers={"Accept": "application/json"})
         if response.status_code == 202:
-            return AsyncStatus(complete=False, progress=response.headers.get("X-Progress"),
-                               retry_after=self._retry_after(response))
+            return AsyncStatus(
+                complete=False,
+                progress=response.headers.get("X-Progress"),
+                retry_after=self._retry_after(response),
+            )
         body = self._maybe_json(response)
         if response.status_code != 200 or not isinstance(body, dict):
-            raise TerminalServerError("the status answer is neither 202 nor 200 with a JSON "
-                                      "object", method="GET", path=url.path,
-                                      status=response.status_code)
+            raise TerminalServerError(
+                "the status answer is neither 202 nor 200 with a JSON object",
+                method="GET",
+                path=url.path,
+                status=response.status_code,
+            )
         return AsyncStatus(complete=True, body=body)
 
     def download(self, file_url: str, *, accept: str = "application/fhir+ndjson") -> bytes:
@@ -283,8 +332,13 @@ class FhirClient:
 
     # -- writing -------------------------------------------------------------------------
 
-    def transaction(self, bundle: dict[str, Any] | bytes, *, idempotent: bool = True,
-                    return_representation: bool = False) -> dict[str, Any]:
+    def transaction(
+        self,
+        bundle: dict[str, Any] | bytes,
+        *,
+        idempotent: bool = True,
+        return_representation: bool = False,
+    ) -> dict[str, Any]:
         """POST a transaction Bundle; the transaction-response Bundle.
 
         All-or-nothing on the server. Retried on transient errors only when ``idempotent``
@@ -292,20 +346,30 @@ class FhirClient:
         ``return_representation`` asks for entry bodies (``Prefer: return=representation``).
         """
         if isinstance(bundle, dict) and (
-                bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction"):
+            bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction"
+        ):
             raise ValueError("transaction() takes a Bundle of type 'transaction'")
         prefer = "return=representation" if return_representation else "return=minimal"
-        response = self._send("POST", self.base.root, body=bundle, idempotent=idempotent,
-                              headers={"Prefer": prefer})
+        response = self._send(
+            "POST", self.base.root, body=bundle, idempotent=idempotent, headers={"Prefer": prefer}
+        )
         result = self._bundle(response)
         if result.get("type") != "transaction-response":
-            raise TerminalServerError("the server did not answer with a transaction-response",
-                                      method="POST", path=self.base.root.path,
-                                      status=response.status_code)
+            raise TerminalServerError(
+                "the server did not answer with a transaction-response",
+                method="POST",
+                path=self.base.root.path,
+                status=response.status_code,
+            )
         return result
 
-    def update(self, resource: dict[str, Any], *, if_match: str | None = None,
-               return_representation: bool = False) -> WriteResult:
+    def update(
+        self,
+        resource: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        return_representation: bool = False,
+    ) -> WriteResult:
         """``PUT Type/id``: creates the resource if absent (update-as-create), else updates it.
 
         ``if_match`` (a version id or ETag) makes it a version-aware update; a stale version
@@ -314,11 +378,17 @@ class FhirClient:
         resource_type = _check_type(str(resource.get("resourceType", "")))
         resource_id = _check_id(str(resource.get("id", "")))
         headers = {"If-Match": if_match_header(if_match)} if if_match else {}
-        return self._write("PUT", self.base.join(f"{resource_type}/{resource_id}"), resource,
-                           headers, return_representation)
+        return self._write(
+            "PUT",
+            self.base.join(f"{resource_type}/{resource_id}"),
+            resource,
+            headers,
+            return_representation,
+        )
 
-    def conditional_update(self, resource: dict[str, Any], match: SearchParams, *,
-                           return_representation: bool = False) -> WriteResult:
+    def conditional_update(
+        self, resource: dict[str, Any], match: SearchParams, *, return_representation: bool = False
+    ) -> WriteResult:
         """``PUT Type?match``: 0 matches create, 1 updates, several raise
         ``PreconditionFailedError`` (412)."""
         resource_type = _check_type(str(resource.get("resourceType", "")))
@@ -344,36 +414,67 @@ class FhirClient:
         if profile:
             parameters.append({"name": "profile", "valueUri": profile})
         response = self._send(
-            "POST", self.base.join(f"{resource_type}/$validate"),
+            "POST",
+            self.base.join(f"{resource_type}/$validate"),
             body={"resourceType": "Parameters", "parameter": parameters},
-            idempotent=True, passthrough=(400, 412, 422),
-            passthrough_if=lambda r: bool(parse_issues(self._maybe_json(r))))
-        return ValidationResult(status=response.status_code,
-                                issues=parse_issues(self._json(response)))
+            idempotent=True,
+            passthrough=(400, 412, 422),
+            passthrough_if=lambda r: bool(parse_issues(self._maybe_json(r))),
+        )
+        return ValidationResult(
+            status=response.status_code, issues=parse_issues(self._json(response))
+        )
 
-    def _write(self, method: str, url: httpx.URL, body: dict[str, Any] | None,
-               headers: dict[str, str], return_representation: bool) -> WriteResult:
+    def _write(
+        self,
+        method: str,
+        url: httpx.URL,
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+        return_representation: bool,
+    ) -> WriteResult:
         if body is not None:
-            headers = {**headers, "Prefer": "return=representation" if return_representation
-                       else "return=minimal"}
+            headers = {
+                **headers,
+                "Prefer": "return=representation" if return_representation else "return=minimal",
+            }
         response = self._send(method, url, body=body, headers=headers)
         location = response.headers.get("Location") or response.headers.get("Content-Location")
-        relative = (self.base.relative_path(self.base.confine(location, what="Location header"))
-                    if location else None)
+        relative = (
+            self.base.relative_path(self.base.confine(location, what="Location header"))
+            if location
+            else None
+        )
         payload = self._maybe_json(response)
-        resource = (payload if isinstance(payload, dict)
-                    and payload.get("resourceType") not in (None, "OperationOutcome") else None)
+        resource = (
+            payload
+            if isinstance(payload, dict)
+            and payload.get("resourceType") not in (None, "OperationOutcome")
+            else None
+        )
         etag = response.headers.get("ETag")
-        return WriteResult(status=response.status_code, location=relative, etag=etag,
-                           version_id=version_from(etag, relative, resource),
-                           resource=resource, issues=parse_issues(payload))
+        return WriteResult(
+            status=response.status_code,
+            location=relative,
+            etag=etag,
+            version_id=version_from(etag, relative, resource),
+            resource=resource,
+            issues=parse_issues(payload),
+        )
 
     # -- the one request path ------------------------------------------------------------
 
-    def _send(self, method: str, url: httpx.URL, *, body: dict[str, Any] | bytes | None = None,
-              headers: Mapping[str, str] | None = None, idempotent: bool = False,
-              passthrough: Collection[int] = (),
-              passthrough_if: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        body: dict[str, Any] | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+        passthrough: Collection[int] = (),
+        passthrough_if: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
         """Send one logical request (with retries); a 2xx or passed-through response, or raise."""
         content = None
         request_headers = dict(headers or {})
@@ -386,49 +487,76 @@ class FhirClient:
         def attempt() -> httpx.Response:
             response = self._attempt(method, url, content, request_headers, deadline_at)
             status = response.status_code
-            if 200 <= status < 300 or (status in passthrough and (
-                    passthrough_if is None or passthrough_if(response))):
+            if 200 <= status < 300 or (
+                status in passthrough and (passthrough_if is None or passthrough_if(response))
+            ):
                 return response
-            raise error_for_response(response, method, url.path,
-                                     retry_after=self._retry_after(response))
+            raise error_for_response(
+                response, method, url.path, retry_after=self._retry_after(response)
+            )
 
         return call_with_retries(
-            self.retry, attempt, idempotent=idempotent or method in IDEMPOTENT_METHODS,
-            deadline_at=deadline_at, clock=self._clock, sleep=self._sleep)
+            self.retry,
+            attempt,
+            idempotent=idempotent or method in IDEMPOTENT_METHODS,
+            deadline_at=deadline_at,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
-    def _attempt(self, method: str, url: httpx.URL, content: bytes | None,
-                 headers: dict[str, str], deadline_at: float | None) -> httpx.Response:
+    def _attempt(
+        self,
+        method: str,
+        url: httpx.URL,
+        content: bytes | None,
+        headers: dict[str, str],
+        deadline_at: float | None,
+    ) -> httpx.Response:
         timeouts = self.timeouts
         limits = [timeouts.connect, timeouts.read, timeouts.write, timeouts.pool]
         if deadline_at is not None:
             left = deadline_at - self._clock()
             if left <= 0:
-                raise TransientServerError("the request deadline passed before it could be "
-                                           "sent; raise the deadline or retry later",
-                                           method=method, path=url.path)
+                raise TransientServerError(
+                    "the request deadline passed before it could be "
+                    "sent; raise the deadline or retry later",
+                    method=method,
+                    path=url.path,
+                )
             limits = [min(limit, left) for limit in limits]
         connect, read, write, pool = limits
         if not self._slots.acquire(timeout=pool if deadline_at is not None else None):
-            raise TransientServerError("no request slot became free in time; lower the "
-                                       "number of workers or raise max_concurrency",
-                                       method=method, path=url.path)
+            raise TransientServerError(
+                "no request slot became free in time; lower the "
+                "number of workers or raise max_concurrency",
+                method=method,
+                path=url.path,
+            )
         try:
             started = self._clock()
             response = self._http.request(
-                method, url, content=content, headers=headers,
-                timeout=httpx.Timeout(connect=connect, read=read, write=write, pool=pool))
+                method,
+                url,
+                content=content,
+                headers=headers,
+                timeout=httpx.Timeout(connect=connect, read=read, write=write, pool=pool),
+            )
         except httpx.HTTPError as error:
             logger.info("%s %s failed: %s", method, url.path, type(error).__name__)
             raise error_for_transport(error, method, url.path) from None
         finally:
             self._slots.release()
-        logger.debug("%s %s -> %d (%.2f s)", method, url.path, response.status_code,
-                     self._clock() - started)
+        logger.debug(
+            "%s %s -> %d (%.2f s)", method, url.path, response.status_code, self._clock() - started
+        )
         return response
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        return parse_retry_after(response.headers.get("Retry-After"),
-                                 date=response.headers.get("Date"), now=self._wall_clock())
+        return parse_retry_after(
+            response.headers.get("Retry-After"),
+            date=response.headers.get("Date"),
+            now=self._wall_clock(),
+        )
 
     # -- bodies --------------------------------------------------------------------------
 
@@ -446,15 +574,19 @@ class FhirClient:
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             raise TerminalServerError(
                 "the server's answer is not a FHIR JSON resource; check the base URL",
-                status=response.status_code, method=response.request.method,
-                path=response.request.url.path)
+                status=response.status_code,
+                method=response.request.method,
+                path=response.request.url.path,
+            )
         return body
 
     def _bundle(self, response: httpx.Response) -> dict[str, Any]:
         body = self._json(response)
         if body["resourceType"] != "Bundle":
-            raise TerminalServerError("the server answered with a resource that is not a Bundle",
-                                      status=response.status_code,
-                                      method=response.request.method,
-                                      path=response.request.url.path)
+            raise TerminalServerError(
+                "the server answered with a resource that is not a Bundle",
+                status=response.status_code,
+                method=response.request.method,
+                path=response.request.url.path,
+            )
         return body

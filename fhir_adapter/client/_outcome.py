@@ -30,14 +30,16 @@ def parse_issues(body: Any) -> tuple[OutcomeIssue, ...]:
         details = raw.get("details")
         details_text = details.get("text") if isinstance(details, dict) else None
         diagnostics = raw.get("diagnostics")
-        issues.append(OutcomeIssue(
-            severity=str(raw.get("severity", "error")),
-            code=str(raw.get("code", "unknown")),
-            diagnostics=diagnostics if isinstance(diagnostics, str) else None,
-            details=details_text if isinstance(details_text, str) else None,
-            expression=_strings(raw.get("expression")),
-            location=_strings(raw.get("location")),
-        ))
+        issues.append(
+            OutcomeIssue(
+                severity=str(raw.get("severity", "error")),
+                code=str(raw.get("code", "unknown")),
+                diagnostics=diagnostics if isinstance(diagnostics, str) else None,
+                details=details_text if isinstance(details_text, str) else None,
+                expression=_strings(raw.get("expression")),
+                location=_strings(raw.get("location")),
+            )
+        )
     return tuple(issues)
 
 

@@ -126,13 +126,23 @@ def call_with_retries(
     def log_retry(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, FhirServerError):
-            logger.info("retrying %s %s after %s in %.1f s (attempt %d of %d)",
-                        error.method, error.path, error.status or type(error).__name__,
-                        state.upcoming_sleep, state.attempt_number + 1, policy.max_attempts)
+            logger.info(
+                "retrying %s %s after %s in %.1f s (attempt %d of %d)",
+                error.method,
+                error.path,
+                error.status or type(error).__name__,
+                state.upcoming_sleep,
+                state.attempt_number + 1,
+                policy.max_attempts,
+            )
 
     retrying = tenacity.Retrying(
-        sleep=sleep, stop=stop, wait=wait, retry=tenacity.retry_if_exception(should_retry),
-        before_sleep=log_retry, reraise=True,
+        sleep=sleep,
+        stop=stop,
+        wait=wait,
+        retry=tenacity.retry_if_exception(should_retry),
+        before_sleep=log_retry,
+        reraise=True,
     )
     try:
         return retrying(counted)

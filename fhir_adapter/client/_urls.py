@@ -70,13 +70,16 @@ class BaseUrl:
                 f"{_origin(resolved)[2]}, {resolved.scheme}) than the base URL; refusing to "
                 "follow it. If the server sits behind a proxy, configure its advertised "
                 "address to match the base URL",
-                path=resolved.path)
+                path=resolved.path,
+            )
         if not inside or _has_dot_segments(resolved.path):
             raise UnsafeUrlError(
                 f"the server sent a {what} outside the base path {self.path or '/'}; "
-                "refusing to follow it", path=resolved.path)
+                "refusing to follow it",
+                path=resolved.path,
+            )
         return resolved
 
     def relative_path(self, url: httpx.URL) -> str:
         """The part of a confined URL's path after the base path (``"Patient/p1/_history/2"``)."""
-        return url.path[len(self.path):].lstrip("/")
+        return url.path[len(self.path) :].lstrip("/")

@@ -23,8 +23,9 @@ def transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 def put_entry_json(resource_type: str, resource_id: str, text: str) -> str:
     """One ``PUT Type/id`` transaction entry around an already-serialized resource."""
-    return (f'{{"resource":{text},"request":{{"method":"PUT",'
-            f'"url":"{resource_type}/{resource_id}"}}}}')
+    return (
+        f'{{"resource":{text},"request":{{"method":"PUT","url":"{resource_type}/{resource_id}"}}}}'
+    )
 
 
 def delete_entry_json(resource_type: str, resource_id: str) -> str:
@@ -41,5 +42,9 @@ def transaction_json(resources: list[dict[str, Any]], texts: list[str]) -> str:
 
     Saves serializing every resource twice when both bundles and NDJSON are written.
     """
-    return transaction_json_of([put_entry_json(r["resourceType"], r["id"], text)
-                                for r, text in zip(resources, texts, strict=True)])
+    return transaction_json_of(
+        [
+            put_entry_json(r["resourceType"], r["id"], text)
+            for r, text in zip(resources, texts, strict=True)
+        ]
+    )

@@ -230,8 +230,10 @@ class ResourceFactory:
         )
         out.append((self._provenance(subject, records, [r for r, _ in out]), p.origin))
         tagged = registry.tag_matched
-        return [(with_resource_key_tag(r) if r["resourceType"] in tagged else r, origin)
-                for r, origin in out]
+        return [
+            (with_resource_key_tag(r) if r["resourceType"] in tagged else r, origin)
+            for r, origin in out
+        ]
 
     def _condition(
         self, subject: str, records: ParticipantRecords, patient_ref: dict[str, str]

@@ -7,9 +7,15 @@ __all__ = ["KIND", "Section"]
 
 
 def _refuted_entry(resource: Resource) -> None:
-    resource["verificationStatus"] = {"coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-        "code": "entered-in-error", "display": "Entered in Error"}]}
+    resource["verificationStatus"] = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                "code": "entered-in-error",
+                "display": "Entered in Error",
+            }
+        ]
+    }
     resource.pop("clinicalStatus", None)  # con-5: no clinicalStatus when entered-in-error
 
 

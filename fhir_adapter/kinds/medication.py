@@ -9,7 +9,9 @@ KIND = Kind(
     "medication",
     (
         ResourceRule(
-            "MedicationStatement", "med", "medication-line",
+            "MedicationStatement",
+            "med",
+            "medication-line",
             entered_in_error=status_entered_in_error,
         ),
     ),

@@ -113,8 +113,13 @@ def prune_cache(cache_dir: Path, *, keep: Path) -> list[Path]:
     in_use = _jars_in_use()
     removed = []
     for entry in cache_dir.iterdir():
-        if (entry == keep or not entry.is_dir() or not _HASH_DIR.fullmatch(entry.name)
-                or any(entry.glob("build-*")) or str(entry / JAR_NAME) in in_use):
+        if (
+            entry == keep
+            or not entry.is_dir()
+            or not _HASH_DIR.fullmatch(entry.name)
+            or any(entry.glob("build-*"))
+            or str(entry / JAR_NAME) in in_use
+        ):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
@@ -132,8 +137,12 @@ def _build(server_dir: Path, jar: Path, mvn: str) -> None:
             try:
                 done = subprocess.run(
                     [mvn, "-B", "-q", "package", "-DskipTests"],
-                    cwd=project, stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, timeout=BUILD_TIMEOUT_SECONDS, check=False,
+                    cwd=project,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=BUILD_TIMEOUT_SECONDS,
+                    check=False,
                 )
             except subprocess.TimeoutExpired:
                 raise LocalServerError(

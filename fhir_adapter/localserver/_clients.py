@@ -43,13 +43,15 @@ class ClientRegistration:
 def _check_jwks(jwks: object, where: str) -> dict[str, Any]:
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list) or not keys:
-        raise ConfigError(f"{where}: not a JWK Set ({{\"keys\": [...]}}) with at least one key")
+        raise ConfigError(f'{where}: not a JWK Set ({{"keys": [...]}}) with at least one key')
     for key in keys:
         if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
             raise ConfigError(f"{where}: every key must be an RSA or EC JWK")
         if _PRIVATE_MEMBERS & set(key):
-            raise ConfigError(f"{where}: the JWKS holds a private key; register the public "
-                              "jwks.json that 'fhir-adapter auth keygen' wrote, never the key")
+            raise ConfigError(
+                f"{where}: the JWKS holds a private key; register the public "
+                "jwks.json that 'fhir-adapter auth keygen' wrote, never the key"
+            )
         if not isinstance(key.get("kid"), str) or not key["kid"]:
             raise ConfigError(f"{where}: every key needs a kid (auth keygen writes one)")
     return {"keys": keys}
@@ -59,8 +61,10 @@ def _check_scopes(words: Iterable[str], where: str) -> tuple[str, ...]:
     scopes = tuple(dict.fromkeys(words))
     bad = [s for s in scopes if not _SCOPE.match(s)]
     if bad or not scopes:
-        raise ConfigError(f"{where}: scopes must be SMART system scopes such as system/*.rs "
-                          f"or system/Observation.cu (got {' '.join(bad) or 'none'})")
+        raise ConfigError(
+            f"{where}: scopes must be SMART system scopes such as system/*.rs "
+            f"or system/Observation.cu (got {' '.join(bad) or 'none'})"
+        )
     return scopes
 
 
@@ -69,8 +73,10 @@ def parse_registration(text: str) -> ClientRegistration:
     delete on every type) into a registration; the JWKS file is read and checked now."""
     client_id, sep, rest = text.partition("=")
     if not sep or not rest or not _CLIENT_ID.match(client_id):
-        raise ConfigError(f"--register-client {text!r}: write ID=JWKS_FILE[:SCOPES], the id "
-                          "of letters, digits, '.', '_' or '-' (e.g. sync=keys/jwks.json)")
+        raise ConfigError(
+            f"--register-client {text!r}: write ID=JWKS_FILE[:SCOPES], the id "
+            "of letters, digits, '.', '_' or '-' (e.g. sync=keys/jwks.json)"
+        )
     path = rest
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     head, colon, tail = rest.rpartition(":")
@@ -97,10 +103,13 @@ def read_clients(state_dir: Path, port: int) -> list[ClientRegistration]:
     except FileNotFoundError:
         return []
     except (OSError, ValueError):
-        raise ConfigError(f"the clients file {path} is unreadable; delete it and register the "
-                          "clients again") from None
-    return [ClientRegistration(c["client_id"], c["jwks"], tuple(c["scopes"]))
-            for c in data.get("clients", [])]
+        raise ConfigError(
+            f"the clients file {path} is unreadable; delete it and register the clients again"
+        ) from None
+    return [
+        ClientRegistration(c["client_id"], c["jwks"], tuple(c["scopes"]))
+        for c in data.get("clients", [])
+    ]
 
 
 def write_clients(state_dir: Path, port: int, clients: Iterable[ClientRegistration]) -> Path:

@@ -218,14 +218,19 @@ def start_server(
         progress(f"Starting HAPI FHIR on port {port} (usually 30-90 s)")
     app_args: list[str] = []
     if secure:
-        registry = write_clients(state_dir, port, clients) if clients else (
-            clients_path(state_dir, port))
+        registry = (
+            write_clients(state_dir, port, clients) if clients else (clients_path(state_dir, port))
+        )
         if not registry.exists():
             write_clients(state_dir, port, [])
-        app_args = ["--spring.profiles.active=secure",
-                    f"--fhiradapter.secure.clients-file={registry}"]
+        app_args = [
+            "--spring.profiles.active=secure",
+            f"--fhiradapter.secure.clients-file={registry}",
+        ]
     process = spawn(
-        java_command(java, jar, port, java_options, app_args), log_path=log_path, env=env,
+        java_command(java, jar, port, java_options, app_args),
+        log_path=log_path,
+        env=env,
         detach=detach,
     )
     record = ServerRecord(
@@ -294,8 +299,7 @@ def server_status(
         log_path=Path(record.log),
         database=record.database,
         secure=record.secure,
-        clients=tuple(c.client_id for c in read_clients(state_dir, port)) if record.secure
-        else (),
+        clients=tuple(c.client_id for c in read_clients(state_dir, port)) if record.secure else (),
     )
 
 

@@ -52,8 +52,10 @@ def wait_until_ready(
         if statement is not None:
             return statement
         if time.monotonic() >= deadline:
-            raise LocalServerError(describe_failure(
-                f"the HAPI server did not answer {base_url}/metadata within {timeout:.0f} s "
-                "(raise --timeout on slow machines)"
-            ))
+            raise LocalServerError(
+                describe_failure(
+                    f"the HAPI server did not answer {base_url}/metadata within {timeout:.0f} s "
+                    "(raise --timeout on slow machines)"
+                )
+            )
         time.sleep(interval)

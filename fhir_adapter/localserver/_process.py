@@ -46,8 +46,9 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return set_pdeathsig
 
 
-def java_command(java: str, jar: Path, port: int, java_options: Sequence[str],
-                 app_args: Sequence[str] = ()) -> list[str]:
+def java_command(
+    java: str, jar: Path, port: int, java_options: Sequence[str], app_args: Sequence[str] = ()
+) -> list[str]:
     """The argv that runs the server jar on ``port`` (loopback only); ``app_args`` are
     Spring properties (``--name=value``, never secrets: ``ps`` shows them)."""
     return [

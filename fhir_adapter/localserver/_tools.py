@@ -41,13 +41,17 @@ def find_java(which: Which = shutil.which, probe: VersionProbe = _java_version_o
     """Path of a ``java`` of at least version 17, or LocalServerError saying how to get one."""
     java = which("java")
     if java is None:
-        raise LocalServerError(f"Java {MIN_JAVA}+ is needed to run the HAPI server but 'java' "
-                               f"was not found. {_INSTALL_HINT}")
+        raise LocalServerError(
+            f"Java {MIN_JAVA}+ is needed to run the HAPI server but 'java' "
+            f"was not found. {_INSTALL_HINT}"
+        )
     major = parse_java_major(probe(java))
     if major is None or major < MIN_JAVA:
         found = "an unknown version" if major is None else f"Java {major}"
-        raise LocalServerError(f"Java {MIN_JAVA}+ is needed to run the HAPI server, found "
-                               f"{found} at {java}. {_INSTALL_HINT}")
+        raise LocalServerError(
+            f"Java {MIN_JAVA}+ is needed to run the HAPI server, found "
+            f"{found} at {java}. {_INSTALL_HINT}"
+        )
     return java
 
 
@@ -55,6 +59,8 @@ def find_maven(which: Which = shutil.which) -> str:
     """Path of ``mvn``, or LocalServerError saying how to get it."""
     mvn = which("mvn")
     if mvn is None:
-        raise LocalServerError("Maven ('mvn') is needed to build the HAPI server the first time "
-                               f"but was not found. {_INSTALL_HINT}")
+        raise LocalServerError(
+            "Maven ('mvn') is needed to build the HAPI server the first time "
+            f"but was not found. {_INSTALL_HINT}"
+        )
     return mvn

@@ -46,8 +46,10 @@ def _targets(
     if column is None:
         return
     if column.value is not None and column.map is None and column.value not in allowed:
-        yield (f"'{column.value}' is not a known {what} ({_listing(allowed, column.value)})",
-               [*loc, "value"])
+        yield (
+            f"'{column.value}' is not a known {what} ({_listing(allowed, column.value)})",
+            [*loc, "value"],
+        )
     for local, target in (column.map or {}).items():
         if target not in allowed:
             yield (
@@ -114,8 +116,11 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     codes = spec.codes
     for loc, section in spec.sections():
         if section.table not in spec.tables:
-            yield (f"table '{section.table}' is not declared under 'tables' "
-                   f"({_listing(spec.tables, section.table)})", [*loc, "table"])
+            yield (
+                f"table '{section.table}' is not declared under 'tables' "
+                f"({_listing(spec.tables, section.table)})",
+                [*loc, "table"],
+            )
     yield from construct_problems(spec)
 
     study = spec.study
@@ -130,14 +135,15 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
     arms = {arm.code: arm for arm in spec.study.arms}
     yield from _targets(p.arm, arms, "arm code (study.arms)", ["participants", "arm"])
     yield from _targets(
-        p.end_reason, codes.end_reasons, "end reason (codes.end_reasons)",
+        p.end_reason,
+        codes.end_reasons,
+        "end reason (codes.end_reasons)",
         ["participants", "end_reason"],
     )
 
     if spec.diagnosis and spec.diagnosis.condition not in codes.conditions:
         yield (
-            "condition " + not_in(spec.diagnosis.condition, "codes.conditions",
-                                  codes.conditions),
+            "condition " + not_in(spec.diagnosis.condition, "codes.conditions", codes.conditions),
             ["diagnosis", "condition"],
         )
 
@@ -159,8 +165,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
                 yield from _unit(unit, [*loc, "unit", "map", local])
             for analyte, conversion in section.convert.items():
                 if analyte not in codes.analytes:
-                    yield (not_in(analyte, "codes.analytes", codes.analytes),
-                           [*loc, "convert", analyte])
+                    yield (
+                        not_in(analyte, "codes.analytes", codes.analytes),
+                        [*loc, "convert", analyte],
+                    )
                     continue
                 for unit in codes.analytes[analyte].forms:
                     if unit != conversion.to:
@@ -182,8 +190,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         )
     for key, kind in codes.procedures.items():
         if kind.route and kind.route not in codes.routes:
-            yield ("route " + not_in(kind.route, "codes.routes", codes.routes),
-                   ["codes", "procedures", key])
+            yield (
+                "route " + not_in(kind.route, "codes.routes", codes.routes),
+                ["codes", "procedures", key],
+            )
         if kind.body_site and kind.body_site not in codes.body_sites:
             yield (
                 "body site " + not_in(kind.body_site, "codes.body_sites", codes.body_sites),
@@ -191,8 +201,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
             )
     for key, drug in codes.drugs.items():
         if drug.route not in codes.routes:
-            yield ("route " + not_in(drug.route, "codes.routes", codes.routes),
-                   ["codes", "drugs", key])
+            yield (
+                "route " + not_in(drug.route, "codes.routes", codes.routes),
+                ["codes", "drugs", key],
+            )
     if spec.products:
         yield from _targets(
             spec.products.cell_type, codes.cell_types, "cell type", ["products", "cell_type"]

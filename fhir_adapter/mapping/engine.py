@@ -481,9 +481,7 @@ class ParticipantMapper:
             self._converters[key] = converter
         return converter
 
-    def _in_range(
-        self, r: _Rows, column: str, analyte_key: str, unit: str, value: Decimal
-    ) -> bool:
+    def _in_range(self, r: _Rows, column: str, analyte_key: str, unit: str, value: Decimal) -> bool:
         """Whether ``value`` is plausible for the analyte's form in ``unit`` (else a row error)."""
         low, high = self._bounds[(analyte_key, unit)]
         if (low is not None and value < low) or (high is not None and value > high):

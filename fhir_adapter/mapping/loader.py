@@ -163,22 +163,29 @@ def _raise_validation(exc: ValidationError, document: Any, file: str) -> None:
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p in _PYDANTIC_TAGS)]
         message = error["msg"]
         if error["type"] == "extra_forbidden":
-            missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"
-                       and list(e["loc"][:-1]) == list(error["loc"][:-1])]
-            guess = (difflib.get_close_matches(str(loc[-1]), missing, n=1)
-                     or difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1))
+            missing = [
+                str(e["loc"][-1])
+                for e in errors
+                if e["type"] == "missing" and list(e["loc"][:-1]) == list(error["loc"][:-1])
+            ]
+            guess = difflib.get_close_matches(
+                str(loc[-1]), missing, n=1
+            ) or difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1)
             message = f"unknown key '{loc[-1]}'" + (
-                f" (did you mean '{guess[0]}'?)" if guess else "")
+                f" (did you mean '{guess[0]}'?)" if guess else ""
+            )
         elif error["type"] == "missing" and any(
-                e["type"] == "extra_forbidden" and list(e["loc"][:-1]) == list(error["loc"][:-1])
-                for e in errors):
+            e["type"] == "extra_forbidden" and list(e["loc"][:-1]) == list(error["loc"][:-1])
+            for e in errors
+        ):
             continue  # the typo above explains it
         key = _key_path(loc)
         if (key, message) in seen:
             continue  # a union reports the same problem once per branch
         seen.add((key, message))
-        problems.append(MappingSpecError(message, file=file, line=line_of(document, loc),
-                                         key=key or None))
+        problems.append(
+            MappingSpecError(message, file=file, line=line_of(document, loc), key=key or None)
+        )
     raise _all(problems)
 
 
@@ -297,9 +304,12 @@ def load_mapping(path: str | Path) -> LoadedMapping:
     except ValidationError as exc:
         _raise_validation(exc, document, file)
         raise  # unreachable: _raise_validation always raises
-    problems = [MappingSpecError(message, file=file, line=line_of(document, loc),
-                                 key=".".join(str(p) for p in loc))
-                for message, loc in semantic_problems(spec)]
+    problems = [
+        MappingSpecError(
+            message, file=file, line=line_of(document, loc), key=".".join(str(p) for p in loc)
+        )
+        for message, loc in semantic_problems(spec)
+    ]
     if problems:
         raise _all(problems)
     return LoadedMapping(spec=spec, path=path, digest=digest.hexdigest())
@@ -309,5 +319,6 @@ def _all(problems: list[MappingSpecError]) -> MappingSpecError:
     """One error carrying every problem, in file order (the first one leads)."""
     ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))
     first = ordered[0]
-    return MappingSpecError(first.detail, file=first.file, line=first.line, key=first.key,
-                            others=ordered[1:])
+    return MappingSpecError(
+        first.detail, file=first.file, line=first.line, key=first.key, others=ordered[1:]
+    )

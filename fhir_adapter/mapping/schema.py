@@ -15,6 +15,5 @@ SCHEMA_ID = "urn:fhir-adapter:schema:mapping:v1"
 
 def mapping_json_schema() -> str:
     schema = MappingSpec.model_json_schema()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-              **schema}
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -37,8 +37,9 @@ class OutputWriter:
     def write_study(self, resources: list[dict[str, Any]]) -> None:
         self._write("study", resources)
 
-    def write_participant(self, key: str, resources: list[dict[str, Any]],
-                          source: str = "") -> None:
+    def write_participant(
+        self, key: str, resources: list[dict[str, Any]], source: str = ""
+    ) -> None:
         """Write one participant; ``source`` ("subjects.csv row 5") goes into the index."""
         self._write(key, resources)
         subject = subject_of(resources)
@@ -48,16 +49,21 @@ class OutputWriter:
     def _write(self, name: str, resources: list[dict[str, Any]]) -> None:
         texts = [canonical_json(r) for r in resources]
         if "bundles" in self.formats:
-            _private_write(self._tmp / "bundles" / f"{name}.json",
-                           (transaction_json(resources, texts) + "\n").encode())
+            _private_write(
+                self._tmp / "bundles" / f"{name}.json",
+                (transaction_json(resources, texts) + "\n").encode(),
+            )
         if "ndjson" in self.formats:
             for resource, text in zip(resources, texts, strict=True):
                 kind = resource["resourceType"]
                 handle = self._ndjson.get(kind)
                 if handle is None:
                     path = self._tmp / "ndjson" / f"{kind}.ndjson"
-                    handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                                               0o600), "wb", buffering=1 << 20)
+                    handle = os.fdopen(
+                        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                        "wb",
+                        buffering=1 << 20,
+                    )
                     self._ndjson[kind] = handle
                 handle.write((text + "\n").encode())
 

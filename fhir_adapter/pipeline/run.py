@@ -238,6 +238,4 @@ class StudyMapping:
             self.report.resources[resource["resourceType"]] += 1
             if self.check_models:
                 for problem in model_problems(resource):
-                    self.report.model_problems.append(
-                        f"{ResourceKey.of(resource)}: {problem}"
-                    )
+                    self.report.model_problems.append(f"{ResourceKey.of(resource)}: {problem}")

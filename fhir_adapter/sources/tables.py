@@ -190,9 +190,7 @@ def _read_delimited(
         ) from None
 
 
-def _undecodable_cell(
-    path: Path, encoding: str, delimiter: str
-) -> tuple[int | None, str | None]:
+def _undecodable_cell(path: Path, encoding: str, delimiter: str) -> tuple[int | None, str | None]:
     """Row number and column of the first cell holding bytes ``encoding`` cannot decode.
 
     Runs only after a decoding error: the text layer decodes the file in blocks, so the
@@ -233,6 +231,8 @@ def _delimiter_hint(names: list[str], delimiter: str) -> str:
     for other in _DELIMITERS:
         if other != delimiter and joined.count(other) >= 2:
             shown = "\\t" if other == "\t" else other
-            return (f"; the header looks split by '{shown}', not by the table's delimiter: "
-                    f"set delimiter: '{shown}' on the table (or source.delimiter)")
+            return (
+                f"; the header looks split by '{shown}', not by the table's delimiter: "
+                f"set delimiter: '{shown}' on the table (or source.delimiter)"
+            )
     return ""

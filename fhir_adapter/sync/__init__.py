@@ -12,5 +12,13 @@ from fhir_adapter.sync.plan import RemovalPolicy
 from fhir_adapter.sync.report import SyncReport
 from fhir_adapter.sync.writemode import WriteMode
 
-__all__ = ["Ledger", "RemovalPolicy", "SyncEngine", "SyncInterruptedError", "SyncOptions",
-           "SyncReport", "WriteMode", "default_ledger_path"]
+__all__ = [
+    "Ledger",
+    "RemovalPolicy",
+    "SyncEngine",
+    "SyncInterruptedError",
+    "SyncOptions",
+    "SyncReport",
+    "WriteMode",
+    "default_ledger_path",
+]

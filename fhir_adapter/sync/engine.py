@@ -60,11 +60,13 @@ class SyncInterruptedError(FhirAdapterError):
         self.in_flight = in_flight
         code = cause.code if isinstance(cause, SystemExit) else None
         self.signum: int = getattr(cause, "signum", None) or (
-            code - 128 if isinstance(code, int) and code > 128 else 2)
+            code - 128 if isinstance(code, int) and code > 128 else 2
+        )
         super().__init__(
             f"interrupted: {report.participants_synced} participant(s) confirmed by the server "
             f"and recorded in the ledger ({in_flight} in flight were awaited); run the same "
-            "command again to resume: it sends only what was not confirmed")
+            "command again to resume: it sends only what was not confirmed"
+        )
 
 
 @dataclass
@@ -80,8 +82,14 @@ class SyncEngine:
     confirmed its transaction and before the ledger records it.
     """
 
-    def __init__(self, client: FhirClient, ledger: Ledger, options: SyncOptions, *,
-                 after_server_commit: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        client: FhirClient,
+        ledger: Ledger,
+        options: SyncOptions,
+        *,
+        after_server_commit: Callable[[str], None] | None = None,
+    ):
         self.client = client
         self.ledger = ledger
         self.options = options
@@ -95,7 +103,8 @@ class SyncEngine:
         if not capabilities.transaction:
             raise ServerCapabilityError(
                 "the server does not support transactions, which the sync needs to keep each "
-                "participant whole; use a server that does (HAPI FHIR does)")
+                "participant whole; use a server that does (HAPI FHIR does)"
+            )
         if self.options.write_mode is not WriteMode.AUTO:
             return self.options.write_mode
         if not any(capabilities.refuses_update_create(t) for t in registry.resource_types):
@@ -104,10 +113,12 @@ class SyncEngine:
             return WriteMode.CONDITIONAL
         raise ServerCapabilityError(
             "the server supports neither client-assigned ids (update-as-create) nor conditional "
-            "update for every resource type the sync writes")
+            "update for every resource type the sync writes"
+        )
 
-    def run(self, mapping: StudyMapping,
-            on_participant: Callable[[], None] | None = None) -> SyncReport:
+    def run(
+        self, mapping: StudyMapping, on_participant: Callable[[], None] | None = None
+    ) -> SyncReport:
         self.mode = self.resolve_mode()
         self.writes: WriteStrategy = strategy_for(self.mode)
         if not self.options.dry_run:
@@ -117,8 +128,16 @@ class SyncEngine:
         self._audit_ledger(report)
         study = mapping.study_resources()
         study_origin = Origin(mapping.mapping.name, 0)
-        self._sync_all(report, [_Job(self._plan(STUDY, "study (mapping file)", study), {
-            ResourceKey.of(r): study_origin for r in study})], None)
+        self._sync_all(
+            report,
+            [
+                _Job(
+                    self._plan(STUDY, "study (mapping file)", study),
+                    {ResourceKey.of(r): study_origin for r in study},
+                )
+            ],
+            None,
+        )
         if report.failures:
             report.notes.append("the study resource was refused; participants were not sent")
             return report
@@ -138,31 +157,41 @@ class SyncEngine:
     def _audit_ledger(self, report: SyncReport) -> None:
         """Trust the ledger only as far as the server confirms it (see ``sync.audit``):
         what the server lost is forgotten, what it holds at another version is re-sent."""
-        audit = audit_ledger(self.client, self.ledger.by_type(),
-                             concurrency=self.client.max_concurrency)
+        audit = audit_ledger(
+            self.client, self.ledger.by_type(), concurrency=self.client.max_concurrency
+        )
         report.audited = audit.checked
         if audit.clean:
             return
-        found = [text for n, text in (
-            (len(audit.missing), f"no longer holds {len(audit.missing):,}"),
-            (len(audit.stale), f"holds another version of {len(audit.stale):,}")) if n]
+        found = [
+            text
+            for n, text in (
+                (len(audit.missing), f"no longer holds {len(audit.missing):,}"),
+                (len(audit.stale), f"holds another version of {len(audit.stale):,}"),
+            )
+            if n
+        ]
         report.notes.append(
             f"the server {' and '.join(found)} of the {audit.checked:,} resources the ledger "
-            "recorded (was it reset or edited?): they are sent again")
+            "recorded (was it reset or edited?): they are sent again"
+        )
         if self.options.dry_run:
             self.audit = audit
             return
         self.ledger.forget(audit.missing)
-        self.ledger.mark_stale((kind, rid, version)
-                               for (kind, rid), version in audit.stale.items())
+        self.ledger.mark_stale((kind, rid, version) for (kind, rid), version in audit.stale.items())
 
     def _known(self, key: str) -> dict[ResourceKey, LedgerEntry]:
         entries = self.ledger.participant_entries(key)
         if self.audit.clean:
             return entries
-        return {k: e if k not in self.audit.stale else replace(
-                    e, content_hash="", version=self.audit.stale[k])
-                for k, e in entries.items() if k not in self.audit.missing}
+        return {
+            k: e
+            if k not in self.audit.stale
+            else replace(e, content_hash="", version=self.audit.stale[k])
+            for k, e in entries.items()
+            if k not in self.audit.missing
+        }
 
     def _plan(self, key: str, label: str, resources: list[dict[str, Any]]) -> ParticipantPlan:
         return plan_participant(key, label, resources, self._known(key), self.options.removal)
@@ -181,18 +210,23 @@ class SyncEngine:
         if not absent:
             return
         if not seen and self.options.removal is not RemovalPolicy.KEEP:
-            report.notes.append(f"no participant was mapped: the {len(absent)} participant(s) "
-                                "on the server were left alone rather than removed")
+            report.notes.append(
+                f"no participant was mapped: the {len(absent)} participant(s) "
+                "on the server were left alone rather than removed"
+            )
             return
-        jobs = [_Job(self._plan(key, f"participant no longer in the source ({key})", []), {})
-                for key in absent]
+        jobs = [
+            _Job(self._plan(key, f"participant no longer in the source ({key})", []), {})
+            for key in absent
+        ]
         report.participants_removed += sum(1 for j in jobs if not j.plan.empty)
         self._sync_all(report, jobs, None)
 
     # --- sending -------------------------------------------------------------------------------
 
-    def _sync_all(self, report: SyncReport, jobs: Iterable[_Job],
-                  on_participant: Callable[[], None] | None) -> None:
+    def _sync_all(
+        self, report: SyncReport, jobs: Iterable[_Job], on_participant: Callable[[], None] | None
+    ) -> None:
         """Send the jobs with bounded concurrency. On an interrupt (Ctrl-C, or SIGTERM turned
         into ``KeyboardInterrupt``/``SystemExit`` by the caller) nothing new is sent, the
         transactions in flight are awaited and recorded, and ``SyncInterruptedError`` says
@@ -218,9 +252,15 @@ class SyncEngine:
         finally:
             pool.shutdown(wait=not abandoned, cancel_futures=True)
 
-    def _submit(self, report: SyncReport, job: _Job, pool: ThreadPoolExecutor,
-                pending: dict[Future[dict[str, Any]], _Job],
-                on_participant: Callable[[], None] | None, limit: int) -> None:
+    def _submit(
+        self,
+        report: SyncReport,
+        job: _Job,
+        pool: ThreadPoolExecutor,
+        pending: dict[Future[dict[str, Any]], _Job],
+        on_participant: Callable[[], None] | None,
+        limit: int,
+    ) -> None:
         for kind, n in job.plan.unchanged.items():
             report.add(kind, "unchanged", n)
         for kind, n in job.plan.kept.items():
@@ -245,8 +285,13 @@ class SyncEngine:
         ids.update({e.key: e.server_id for e in self._known(STUDY).values()})
         return ids
 
-    def _drain(self, report: SyncReport, pending: dict[Future[dict[str, Any]], _Job],
-               on_participant: Callable[[], None] | None, block: bool) -> None:
+    def _drain(
+        self,
+        report: SyncReport,
+        pending: dict[Future[dict[str, Any]], _Job],
+        on_participant: Callable[[], None] | None,
+        block: bool,
+    ) -> None:
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for future in done:
             job = pending.pop(future)
@@ -268,7 +313,8 @@ class SyncEngine:
         (e.g. a location on another origin) raises before anything is recorded."""
         plan = job.plan
         results = parse_transaction_response(
-            response, [w.resource_type for w in plan.writes], self.client.base)
+            response, [w.resource_type for w in plan.writes], self.client.base
+        )
         if self.after_server_commit:
             self.after_server_commit(plan.participant)
         upserts, removals = [], []
@@ -279,8 +325,17 @@ class SyncEngine:
                 continue
             assert write.text is not None and write.content_hash is not None
             server_id = result.server_id or write.resource_id
-            upserts.append(LedgerEntry(write.resource_type, write.resource_id, plan.participant,
-                                       write.content_hash, write.text, server_id, result.version))
+            upserts.append(
+                LedgerEntry(
+                    write.resource_type,
+                    write.resource_id,
+                    plan.participant,
+                    write.content_hash,
+                    write.text,
+                    server_id,
+                    result.version,
+                )
+            )
             report.add(write.resource_type, _outcome(write, result))
         self.ledger.commit(upserts, removals)
         if plan.participant != STUDY:
@@ -291,25 +346,38 @@ class SyncEngine:
         for write in job.plan.writes:
             report.add(write.resource_type, "failed")
         resource, origin = self._blame(job, error)
-        issue = next((i for i in error.issues if i.is_error), error.issues[0] if error.issues
-                     else None)
+        issue = next(
+            (i for i in error.issues if i.is_error), error.issues[0] if error.issues else None
+        )
         message = (issue.diagnostics or issue.code) if issue else str(error)
-        report.failures.append(SyncFailure(
-            participant=job.plan.label, status=error.status, hapi_code=error.hapi_code,
-            message=(message or "")[:300], resource=resource,
-            file=origin.file if origin else None, row=origin.row if origin else None,
-            column=getattr(origin, "column", None) if origin else None))
+        report.failures.append(
+            SyncFailure(
+                participant=job.plan.label,
+                status=error.status,
+                hapi_code=error.hapi_code,
+                message=(message or "")[:300],
+                resource=resource,
+                file=origin.file if origin else None,
+                row=origin.row if origin else None,
+                column=getattr(origin, "column", None) if origin else None,
+            )
+        )
         if isinstance(error, TransientServerError):
             log.warning("participant at %s not confirmed: %s", job.plan.label, error.detail)
         else:
-            log.warning("participant at %s refused by the server (%s)", job.plan.label,
-                        error.status or type(error).__name__)
+            log.warning(
+                "participant at %s refused by the server (%s)",
+                job.plan.label,
+                error.status or type(error).__name__,
+            )
 
     @staticmethod
     def _blame(job: _Job, error: FhirServerError) -> tuple[str | None, Origin | None]:
         """Which entry the server complained about, and the source row it came from."""
-        texts = [" ".join(filter(None, (i.diagnostics, *(i.expression or ()),
-                                        *(i.location or ())))) for i in error.issues]
+        texts = [
+            " ".join(filter(None, (i.diagnostics, *(i.expression or ()), *(i.location or ()))))
+            for i in error.issues
+        ]
         for text in texts:
             match = _ENTRY.search(text)
             if match and int(match.group(1)) < len(job.plan.writes):
@@ -324,11 +392,16 @@ class SyncEngine:
         actions: dict[str, int] = {}
         for write in plan.writes:
             actions[write.action.value] = actions.get(write.action.value, 0) + 1
-            outcome = {Action.CREATE: "created", Action.UPDATE: "updated",
-                       Action.DELETE: "deleted", Action.MARK: "marked"}[write.action]
+            outcome = {
+                Action.CREATE: "created",
+                Action.UPDATE: "updated",
+                Action.DELETE: "deleted",
+                Action.MARK: "marked",
+            }[write.action]
             report.add(write.resource_type, outcome)
-        report.planned.append(PlannedParticipant(plan.participant, plan.label, actions,
-                                                 plan.subject))
+        report.planned.append(
+            PlannedParticipant(plan.participant, plan.label, actions, plan.subject)
+        )
 
 
 def _outcome(write: Write, result: EntryResult) -> str:

@@ -136,8 +136,10 @@ class Ledger:
             _private_folder(self.path.parent)
             self._lock: IO[str] | None = _private_file(Path(f"{self.path}.lock"), truncate=True)
         except OSError as exc:
-            raise LedgerError(f"cannot create the ledger {self.path} ({exc.strerror}); choose "
-                              "another place with --ledger") from None
+            raise LedgerError(
+                f"cannot create the ledger {self.path} ({exc.strerror}); choose "
+                "another place with --ledger"
+            ) from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -145,7 +147,8 @@ class Ledger:
             self._lock = None
             raise LedgerError(
                 f"the ledger {self.path} is in use by another sync run; wait for it to finish "
-                "(two runs on one ledger could both send the same changes)") from None
+                "(two runs on one ledger could both send the same changes)"
+            ) from None
         self._lock.write(str(os.getpid()))
         self._lock.flush()
         try:
@@ -158,9 +161,10 @@ class Ledger:
             self._check_meta(server_url, study_key)
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise LedgerError(f"the ledger {self.path} is unreadable ({exc}); move it aside: "
-                              "the next sync re-sends everything and creates no duplicates"
-                              ) from None
+            raise LedgerError(
+                f"the ledger {self.path} is unreadable ({exc}); move it aside: "
+                "the next sync re-sends everything and creates no duplicates"
+            ) from None
 
     def _check_meta(self, server_url: str, study_key: str) -> None:
         wanted = {"schema": SCHEMA_VERSION, "server": server_url.rstrip("/"), "study": study_key}
@@ -170,8 +174,10 @@ class Ledger:
             return
         for key, value in wanted.items():
             if found.get(key) != value:
-                raise LedgerError(f"the ledger {self.path} belongs to another {key} "
-                                  f"({found.get(key)!r}); use --ledger to pick the right one")
+                raise LedgerError(
+                    f"the ledger {self.path} belongs to another {key} "
+                    f"({found.get(key)!r}); use --ledger to pick the right one"
+                )
 
     def __enter__(self) -> Ledger:
         return self
@@ -198,8 +204,10 @@ class Ledger:
         return {r[0] for r in self._db.execute("SELECT DISTINCT participant FROM resources")}
 
     def entries(self) -> Iterator[LedgerEntry]:
-        yield from (LedgerEntry(*r) for r in self._db.execute(
-            "SELECT * FROM resources ORDER BY participant, type, id"))
+        yield from (
+            LedgerEntry(*r)
+            for r in self._db.execute("SELECT * FROM resources ORDER BY participant, type, id")
+        )
 
     def check_write_mode(self, mode: str) -> None:
         """Refuse to switch write modes on one server: the two modes mint different server
@@ -208,12 +216,15 @@ class Ledger:
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('write_mode', ?)", (mode,))
         elif row[0] != mode:
-            raise LedgerError(f"this server was synced in '{row[0]}' mode; syncing it in "
-                              f"'{mode}' mode would duplicate resources. Use --write-mode "
-                              f"{row[0]}")
+            raise LedgerError(
+                f"this server was synced in '{row[0]}' mode; syncing it in "
+                f"'{mode}' mode would duplicate resources. Use --write-mode "
+                f"{row[0]}"
+            )
 
-    def claim_mapping(self, mapping: str, *, take_over: bool = False,
-                      record: bool = True) -> str | None:
+    def claim_mapping(
+        self, mapping: str, *, take_over: bool = False, record: bool = True
+    ) -> str | None:
         """Record that ``mapping`` (a file name) owns this study on this server.
 
         Another mapping syncing the same study key would rewrite the owner's resources with
@@ -230,7 +241,8 @@ class Ledger:
                 f"this study was synced to this server from the mapping {row[0]}; syncing "
                 f"{mapping} into it would rewrite its resources with another export's content. "
                 "Give the new mapping its own study key, or pass --take-over if it now "
-                "replaces the old one")
+                "replaces the old one"
+            )
         if record:
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'mapping'", (mapping,))
         return str(row[0])
@@ -238,17 +250,36 @@ class Ledger:
     def record_run(self, run: RunRecord) -> None:
         with self._db:
             self._db.execute("BEGIN")
-            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
-                run.kind, run.started, run.finished, run.mapping, run.digest, run.data,
-                int(run.ok), run.summary))
+            self._db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.kind,
+                    run.started,
+                    run.finished,
+                    run.mapping,
+                    run.digest,
+                    run.data,
+                    int(run.ok),
+                    run.summary,
+                ),
+            )
 
     def last_run(self, kind: str) -> RunRecord | None:
-        row = self._db.execute("SELECT * FROM runs WHERE kind = ? ORDER BY rowid DESC LIMIT 1",
-                               (kind,)).fetchone()
+        row = self._db.execute(
+            "SELECT * FROM runs WHERE kind = ? ORDER BY rowid DESC LIMIT 1", (kind,)
+        ).fetchone()
         if row is None:
             return None
-        return RunRecord(kind=row[0], started=row[1], finished=row[2], mapping=row[3],
-                         digest=row[4], data=row[5], ok=bool(row[6]), summary=row[7])
+        return RunRecord(
+            kind=row[0],
+            started=row[1],
+            finished=row[2],
+            mapping=row[3],
+            digest=row[4],
+            data=row[5],
+            ok=bool(row[6]),
+            summary=row[7],
+        )
 
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -258,8 +289,10 @@ class Ledger:
         return dict(self._db.execute("SELECT type, COUNT(*) FROM resources GROUP BY type"))
 
     def server_id(self, resource_type: str, resource_id: str) -> str | None:
-        row = self._db.execute("SELECT server_id FROM resources WHERE type = ? AND id = ?",
-                               (resource_type, resource_id)).fetchone()
+        row = self._db.execute(
+            "SELECT server_id FROM resources WHERE type = ? AND id = ?",
+            (resource_type, resource_id),
+        ).fetchone()
         return row[0] if row else None
 
     def by_type(self) -> dict[str, list[LedgerEntry]]:
@@ -280,10 +313,12 @@ class Ledger:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(e.type, e.id, e.participant, e.content_hash, e.body, e.server_id, e.version)
-                 for e in upserts])
-            self._db.executemany("DELETE FROM resources WHERE type = ? AND id = ?",
-                                 list(removals))
+                [
+                    (e.type, e.id, e.participant, e.content_hash, e.body, e.server_id, e.version)
+                    for e in upserts
+                ],
+            )
+            self._db.executemany("DELETE FROM resources WHERE type = ? AND id = ?", list(removals))
 
     def forget(self, keys: Iterable[ResourceKey]) -> None:
         """Drop entries the server turned out not to hold: they are sent again as new."""
@@ -297,4 +332,5 @@ class Ledger:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "UPDATE resources SET content_hash = '', version = ? WHERE type = ? AND id = ?",
-                [(version, kind, rid) for kind, rid, version in versions])
+                [(version, kind, rid) for kind, rid, version in versions],
+            )

@@ -66,9 +66,13 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan_participant(participant: str, label: str, resources: list[dict[str, Any]],
-                     known: dict[ResourceKey, LedgerEntry],
-                     policy: RemovalPolicy) -> ParticipantPlan:
+def plan_participant(
+    participant: str,
+    label: str,
+    resources: list[dict[str, Any]],
+    known: dict[ResourceKey, LedgerEntry],
+    policy: RemovalPolicy,
+) -> ParticipantPlan:
     plan = ParticipantPlan(participant, label)
     seen: set[ResourceKey] = set()
     for resource in resources:

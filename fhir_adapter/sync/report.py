@@ -90,13 +90,17 @@ class SyncReport:
             "server": self.server,
             "write_mode": self.write_mode,
             "dry_run": self.dry_run,
-            "resources": {kind: {o: counts[o] for o in OUTCOMES}
-                          for kind, counts in sorted(self.counts.items())},
+            "resources": {
+                kind: {o: counts[o] for o in OUTCOMES}
+                for kind, counts in sorted(self.counts.items())
+            },
             "totals": {o: self.total(o) for o in OUTCOMES},
-            "participants": {"synced": self.participants_synced,
-                             "unchanged": self.participants_unchanged,
-                             "failed": self.participants_failed,
-                             "removed": self.participants_removed},
+            "participants": {
+                "synced": self.participants_synced,
+                "unchanged": self.participants_unchanged,
+                "failed": self.participants_failed,
+                "removed": self.participants_removed,
+            },
             "failures": [f.as_dict() for f in self.failures],
             "planned": [p.__dict__ for p in self.planned],
             "mapping": self.mapping.as_dict() if self.mapping else None,

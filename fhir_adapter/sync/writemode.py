@@ -82,18 +82,23 @@ class ConditionalWrites:
         parameter, system, value = business_key({**resource, "id": rid})
         # Escaped by the search rules, then percent-encoded: a comma in a value must not turn
         # the match into an OR of two values.
-        match = (f"{parameter}={quote(escape_token(system), safe=':/')}|"
-                 f"{quote(escape_token(value), safe='')}")
-        return (f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
-                f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}')
+        match = (
+            f"{parameter}={quote(escape_token(system), safe=':/')}|"
+            f"{quote(escape_token(value), safe='')}"
+        )
+        return (
+            f'{{"fullUrl":"{full_url(kind, rid)}","resource":{canonical_json(resource)},'
+            f'"request":{{"method":"PUT","url":"{kind}?{match}"}}}}'
+        )
 
     def bundle_for(self, plan: ParticipantPlan, server_ids: Callable[[], ServerIds]) -> bytes:
         """The transaction for ``plan``; ``server_ids()`` resolves references to resources
         outside the bundle (called once per bundle)."""
         in_bundle = {w.key for w in plan.writes if w.action is not Action.DELETE}
         ids = server_ids()
-        return transaction_json_of([self.entry_for(w, in_bundle, ids)
-                                    for w in plan.writes]).encode()
+        return transaction_json_of(
+            [self.entry_for(w, in_bundle, ids) for w in plan.writes]
+        ).encode()
 
 
 WriteStrategy = ClientIdsWrites | ConditionalWrites
@@ -102,7 +107,9 @@ WriteStrategy = ClientIdsWrites | ConditionalWrites
 def strategy_for(mode: WriteMode) -> WriteStrategy:
     """The strategy of a resolved mode (``AUTO`` is resolved by ``SyncEngine.resolve_mode``)."""
     strategies: dict[WriteMode, WriteStrategy] = {
-        WriteMode.CLIENT_IDS: ClientIdsWrites(), WriteMode.CONDITIONAL: ConditionalWrites()}
+        WriteMode.CLIENT_IDS: ClientIdsWrites(),
+        WriteMode.CONDITIONAL: ConditionalWrites(),
+    }
     return strategies[mode]
 
 
@@ -115,8 +122,7 @@ def full_url(kind: str, rid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, str(ResourceKey(kind, rid)))}"
 
 
-def _rewrite_references(node: Any, in_bundle: set[ResourceKey],
-                        server_ids: ServerIds) -> None:
+def _rewrite_references(node: Any, in_bundle: set[ResourceKey], server_ids: ServerIds) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "reference" and isinstance(value, str):
@@ -128,8 +134,7 @@ def _rewrite_references(node: Any, in_bundle: set[ResourceKey],
             _rewrite_references(item, in_bundle, server_ids)
 
 
-def _resolve(reference: str, in_bundle: set[ResourceKey],
-             server_ids: ServerIds) -> str:
+def _resolve(reference: str, in_bundle: set[ResourceKey], server_ids: ServerIds) -> str:
     key = ResourceKey.parse(reference)
     if key is None:
         return reference
@@ -141,4 +146,5 @@ def _resolve(reference: str, in_bundle: set[ResourceKey],
     raise LedgerError(
         f"cannot resolve a reference to {key.type} in conditional mode: it is neither in this "
         "participant's bundle nor in the ledger; sync the study first (or drop the ledger "
-        "to resend everything)")
+        "to resend everything)"
+    )

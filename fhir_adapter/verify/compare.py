@@ -35,9 +35,13 @@ class Difference:
         return text
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "resource_type": self.resource_type,
-                "resource_id": self.resource_id, "where": self.where,
-                "elements": [e.__dict__ for e in self.elements]}
+        return {
+            "kind": self.kind,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "where": self.where,
+            "elements": [e.__dict__ for e in self.elements],
+        }
 
 
 @dataclass
@@ -53,15 +57,19 @@ class VerifyReport:
         return not self.differences
 
     def as_dict(self) -> dict[str, Any]:
-        return {"server": self.server, "ok": self.ok,
-                "checked": dict(sorted(self.checked.items())),
-                "matching": dict(sorted(self.matching.items())),
-                "on_server": dict(sorted(self.on_server.items())),
-                "differences": [d.as_dict() for d in self.differences]}
+        return {
+            "server": self.server,
+            "ok": self.ok,
+            "checked": dict(sorted(self.checked.items())),
+            "matching": dict(sorted(self.matching.items())),
+            "on_server": dict(sorted(self.on_server.items())),
+            "differences": [d.as_dict() for d in self.differences],
+        }
 
 
-def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | None,
-                 *, concurrency: int = 4) -> VerifyReport:
+def verify_study(
+    mapping: StudyMapping, client: FhirClient, ledger: Ledger | None, *, concurrency: int = 4
+) -> VerifyReport:
     """Every mapped resource must be on the server once, with the same content, and the
     server must hold no more resources of the study than were mapped.
 
@@ -76,8 +84,9 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
     expected: dict[str, list[tuple[dict[str, Any], Origin | None]]] = {}
     for resource, origin in mapping.all_resources():
         expected.setdefault(resource["resourceType"], []).append((resource, origin))
-    found = locate(client, (r for items in expected.values() for r, _ in items),
-                   concurrency=concurrency)
+    found = locate(
+        client, (r for items in expected.values() for r, _ in items), concurrency=concurrency
+    )
     for key, copies in found.items():  # references resolve to the copies the server holds
         if copies and key not in server_ids:
             server_ids[key] = str(copies[0].get("id"))
@@ -87,9 +96,13 @@ def verify_study(mapping: StudyMapping, client: FhirClient, ledger: Ledger | Non
     return report
 
 
-def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
-                  found: dict[ResourceKey, list[dict[str, Any]]],
-                  server_ids: dict[ResourceKey, str], report: VerifyReport) -> None:
+def _compare_type(
+    kind: str,
+    items: list[tuple[dict[str, Any], Origin | None]],
+    found: dict[ResourceKey, list[dict[str, Any]]],
+    server_ids: dict[ResourceKey, str],
+    report: VerifyReport,
+) -> None:
     for resource, origin in items:
         report.checked[kind] += 1
         where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
@@ -99,23 +112,39 @@ def _compare_type(kind: str, items: list[tuple[dict[str, Any], Origin | None]],
             report.differences.append(Difference("missing", kind, resource["id"], where))
             continue
         if len(copies) > 1:
-            report.differences.append(Difference(
-                "extra", kind, resource["id"], f"{where}: the server holds {len(copies)} "
-                                               "copies with this business key"))
+            report.differences.append(
+                Difference(
+                    "extra",
+                    kind,
+                    resource["id"],
+                    f"{where}: the server holds {len(copies)} copies with this business key",
+                )
+            )
         wanted = server_ids.get(key, resource["id"])
         held = next((c for c in copies if c.get("id") == wanted), copies[0])
         theirs, ours = normal_tree(held), normal_tree(resource, server_ids)
         if theirs != ours:
-            report.differences.append(Difference("different", kind, resource["id"], where,
-                                                 tuple(element_differences(ours, theirs))))
+            report.differences.append(
+                Difference(
+                    "different",
+                    kind,
+                    resource["id"],
+                    where,
+                    tuple(element_differences(ours, theirs)),
+                )
+            )
         else:
             report.matching[kind] += 1
 
 
-def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
-                     items: list[tuple[dict[str, Any], Origin | None]],
-                     found: dict[ResourceKey, list[dict[str, Any]]],
-                     report: VerifyReport) -> None:
+def _count_on_server(
+    client: FhirClient,
+    mapping: StudyMapping,
+    kind: str,
+    items: list[tuple[dict[str, Any], Origin | None]],
+    found: dict[ResourceKey, list[dict[str, Any]]],
+    report: VerifyReport,
+) -> None:
     """How many resources of the study's type the server holds: by identifier system (which
     also finds resources the source no longer maps), else by the mapped resources' tags."""
     if kind in registry.tag_matched:  # R4 has no identifier search parameter for these types
@@ -126,12 +155,19 @@ def _count_on_server(client: FhirClient, mapping: StudyMapping, kind: str,
         system, value = study.system, study.value
     else:
         system, value = registry.identifier_system(mapping.spec.study.identifier_base, kind), ""
-    bundle = client.search_bundle(kind, {"identifier": f"{system}|{value}",
-                                         "_summary": "count"}, no_cache=True)
+    bundle = client.search_bundle(
+        kind, {"identifier": f"{system}|{value}", "_summary": "count"}, no_cache=True
+    )
     total = int(bundle.get("total", 0))
     report.on_server[kind] = total
     copies = sum(len(found[ResourceKey(kind, r["id"])]) for r, _ in items)
     if total > copies:
-        report.differences.append(Difference(
-            "extra", kind, None, f"server holds {total} with the study's identifier system, "
-                                 f"the source maps {len(items)}"))
+        report.differences.append(
+            Difference(
+                "extra",
+                kind,
+                None,
+                f"server holds {total} with the study's identifier system, "
+                f"the source maps {len(items)}",
+            )
+        )

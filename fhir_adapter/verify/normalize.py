@@ -18,12 +18,12 @@ _REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/.*)
 
 def normal(resource: dict[str, Any], server_ids: dict[ResourceKey, str] | None = None) -> str:
     """Canonical text without server-managed elements; references mapped to server ids."""
-    return json.dumps(normal_tree(resource, server_ids), sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps(
+        normal_tree(resource, server_ids), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
 
 
-def normal_tree(resource: dict[str, Any],
-                server_ids: dict[ResourceKey, str] | None = None) -> Any:
+def normal_tree(resource: dict[str, Any], server_ids: dict[ResourceKey, str] | None = None) -> Any:
     """The normal form as a tree (numbers as ``{"#number": text}``), for element diffs."""
     cleaned = {k: v for k, v in resource.items() if k not in ("id", "meta", "text")}
     return _walk(cleaned, server_ids or {})

@@ -36,15 +36,23 @@ class ValidationReport:
         return self.by_severity["error"] == 0 and self.by_severity["fatal"] == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"server": self.server, "ok": self.ok, "resources": self.resources,
-                "by_severity": dict(sorted(self.by_severity.items())),
-                "findings": [f.__dict__ for f in self.findings]}
+        return {
+            "server": self.server,
+            "ok": self.ok,
+            "resources": self.resources,
+            "by_severity": dict(sorted(self.by_severity.items())),
+            "findings": [f.__dict__ for f in self.findings],
+        }
 
 
-def validate_on_server(mapping: StudyMapping, client: FhirClient, *, concurrency: int = 4,
-                       keep: Callable[[str], bool] = lambda severity: severity in
-                       ("fatal", "error", "warning"),
-                       on_resource: Callable[[], None] | None = None) -> ValidationReport:
+def validate_on_server(
+    mapping: StudyMapping,
+    client: FhirClient,
+    *,
+    concurrency: int = 4,
+    keep: Callable[[str], bool] = lambda severity: severity in ("fatal", "error", "warning"),
+    on_resource: Callable[[], None] | None = None,
+) -> ValidationReport:
     """Issues by severity for every resource; findings kept for severities ``keep`` accepts."""
     report = ValidationReport(str(client.base))
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -66,17 +74,27 @@ def validate_on_server(mapping: StudyMapping, client: FhirClient, *, concurrency
     return report
 
 
-def _record(report: ValidationReport, resource: dict[str, Any], origin: Origin | None,
-            result: ValidationResult, keep: Callable[[str], bool]) -> None:
+def _record(
+    report: ValidationReport,
+    resource: dict[str, Any],
+    origin: Origin | None,
+    result: ValidationResult,
+    keep: Callable[[str], bool],
+) -> None:
     report.resources += 1
     where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
     for issue in result.issues:
         report.by_severity[issue.severity] += 1
         if keep(issue.severity):
-            report.findings.append(ValidationFinding(
-                issue.severity, f"{resource['resourceType']}/{resource['id']}", where,
-                ", ".join(_element(p) for p in (issue.expression or issue.location)),
-                _shown(issue.diagnostics, resource)))
+            report.findings.append(
+                ValidationFinding(
+                    issue.severity,
+                    f"{resource['resourceType']}/{resource['id']}",
+                    where,
+                    ", ".join(_element(p) for p in (issue.expression or issue.location)),
+                    _shown(issue.diagnostics, resource),
+                )
+            )
 
 
 # HAPI locates issues inside the $validate Parameters: "Parameters.parameter[0].resource/
@@ -89,7 +107,7 @@ def _element(location: str) -> str:
     match = _WRAPPED.match(location)
     if not match:
         return location
-    rest = location[match.end():]
+    rest = location[match.end() :]
     return f"{match.group(1)}.{rest}" if rest else match.group(1)
 
 
@@ -108,8 +126,11 @@ def _shown(diagnostics: str | None, resource: dict[str, Any]) -> str:
 
 def _systems(node: Any) -> set[str]:
     if isinstance(node, dict):
-        found = {node["system"]} if isinstance(node.get("system"), str) and node.get(
-            "code") is not None else set()
+        found = (
+            {node["system"]}
+            if isinstance(node.get("system"), str) and node.get("code") is not None
+            else set()
+        )
         for value in node.values():
             found |= _systems(value)
         return found

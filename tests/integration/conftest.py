@@ -38,8 +38,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def fhir_base_url(tmp_path_factory: pytest.TempPathFactory,
-                  pytestconfig: pytest.Config) -> Iterator[str]:
+def fhir_base_url(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[str]:
     """Base URL of the session's FHIR server, e.g. ``http://127.0.0.1:40123/fhir``."""
     given = os.environ.get(SERVER_ENV)
     if given:
@@ -47,8 +48,10 @@ def fhir_base_url(tmp_path_factory: pytest.TempPathFactory,
         return
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line("starting a local HAPI FHIR server for the integration tests "
-                            "(30-120 s; the first time it is built with Maven)")
+        reporter.write_line(
+            "starting a local HAPI FHIR server for the integration tests "
+            "(30-120 s; the first time it is built with Maven)"
+        )
     server = start_server(
         _free_port(),
         detach=False,  # the JVM dies with this process, even on a hard kill

@@ -17,8 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("name", ["study_a", "study_b", "study_a_alt"])
 def test_every_example_resource_validates(name, fhir_base_url):
-    mapping = StudyMapping(load_mapping(REPO / "mappings" / f"{name}.yaml"),
-                           REPO / "examples" / name)
+    mapping = StudyMapping(
+        load_mapping(REPO / "mappings" / f"{name}.yaml"), REPO / "examples" / name
+    )
     with FhirClient(fhir_base_url, max_concurrency=4, deadline=300) as client:
         report = validate_on_server(mapping, client, concurrency=4)
     assert report.resources == sum(mapping.report.resources.values())

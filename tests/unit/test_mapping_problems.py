@@ -28,8 +28,11 @@ def _typos(tmp_path: Path, *changes: tuple[str, str]) -> Path:
     return path
 
 
-THREE = (("analyte: hba1c", "analyte: hba1k"), ("IV: intravenous", "IV: intravenus"),
-         ("    table: visits", "    table: visit"))
+THREE = (
+    ("analyte: hba1c", "analyte: hba1k"),
+    ("IV: intravenous", "IV: intravenus"),
+    ("    table: visits", "    table: visit"),
+)
 
 
 def test_three_typos_are_listed_in_one_run_with_guesses(tmp_path: Path) -> None:
@@ -46,8 +49,9 @@ def test_three_typos_are_listed_in_one_run_with_guesses(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_anywhere_get_a_guess(tmp_path: Path) -> None:
-    path = _typos(tmp_path, ("  subject: subject_id", "  subjekt: subject_id"),
-                  ("title:", "titel:"))
+    path = _typos(
+        tmp_path, ("  subject: subject_id", "  subjekt: subject_id"), ("title:", "titel:")
+    )
     with pytest.raises(MappingSpecError) as caught:
         load_mapping(path)
     messages = [p.detail for p in caught.value.problems]
@@ -64,6 +68,8 @@ def test_the_cli_lists_every_problem_and_json_gives_them_all(tmp_path: Path) -> 
     as_json = CliRunner().invoke(main, ["validate", "--mapping", str(path), "--json"])
     assert as_json.exit_code == 3
     listed = json.loads(as_json.stdout)["problems"]
-    assert [p["key"] for p in listed] == ["observations.0.table",
-                                          "observations.0.values.0.analyte",
-                                          "procedures.route.map.IV"]
+    assert [p["key"] for p in listed] == [
+        "observations.0.table",
+        "observations.0.values.0.analyte",
+        "procedures.route.map.IV",
+    ]

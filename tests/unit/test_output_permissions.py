@@ -26,10 +26,13 @@ def test_map_output_is_owner_only(tmp_path: Path) -> None:
 def test_the_index_finds_each_participants_bundle(tmp_path: Path) -> None:
     patient = {**PATIENT, "identifier": [{"system": "urn:s/subject", "value": "=A-001"}]}
     writer = OutputWriter(tmp_path / "out")
-    writer.write_participant("s-pat-1", [patient, {"resourceType": "Observation", "id": "o"}],
-                             "subjects.csv row 2")
+    writer.write_participant(
+        "s-pat-1", [patient, {"resourceType": "Observation", "id": "o"}], "subjects.csv row 2"
+    )
     writer.commit("{}")
     lines = (tmp_path / "out" / "index.csv").read_text().splitlines()
-    assert lines == ["subject,source,patient_id,bundle,resources",
-                     "'=A-001,subjects.csv row 2,s-pat-1,bundles/s-pat-1.json,2"]
+    assert lines == [
+        "subject,source,patient_id,bundle,resources",
+        "'=A-001,subjects.csv row 2,s-pat-1,bundles/s-pat-1.json,2",
+    ]
     assert (tmp_path / "out" / "bundles" / "s-pat-1.json").exists()

@@ -36,15 +36,25 @@ class Study:
     def mapping(self) -> StudyMapping:
         return StudyMapping(load_mapping(self.mapping_path), self.data_dir)
 
-    def sync(self, client: FhirClient, *, mode: WriteMode = WriteMode.CLIENT_IDS,
-             removal: RemovalPolicy = RemovalPolicy.KEEP, hook: Any = None,
-             concurrency: int = 4) -> SyncReport:
+    def sync(
+        self,
+        client: FhirClient,
+        *,
+        mode: WriteMode = WriteMode.CLIENT_IDS,
+        removal: RemovalPolicy = RemovalPolicy.KEEP,
+        hook: Any = None,
+        concurrency: int = 4,
+    ) -> SyncReport:
         mapping = self.mapping()
-        with Ledger(self.ledger_path, server_url=self.server_url,
-                    study_key=mapping.spec.study.key) as ledger:
-            engine = SyncEngine(client, ledger, SyncOptions(
-                write_mode=mode, removal=removal, concurrency=concurrency),
-                after_server_commit=hook)
+        with Ledger(
+            self.ledger_path, server_url=self.server_url, study_key=mapping.spec.study.key
+        ) as ledger:
+            engine = SyncEngine(
+                client,
+                ledger,
+                SyncOptions(write_mode=mode, removal=removal, concurrency=concurrency),
+                after_server_commit=hook,
+            )
             return engine.run(mapping)
 
     def expected(self) -> dict[str, list[dict[str, Any]]]:
@@ -64,8 +74,9 @@ class Study:
             fields, rows = reader.fieldnames, list(reader)
         rows = change(rows)
         with path.open("w", encoding=encoding, newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields, delimiter=delimiter,
-                                    lineterminator="\n")
+            writer = csv.DictWriter(
+                handle, fieldnames=fields, delimiter=delimiter, lineterminator="\n"
+            )
             writer.writeheader()
             writer.writerows(rows)
 
@@ -79,8 +90,7 @@ def _copy_study(name: str, target: Path, subjects: int | None) -> Path:
         for path in data.glob("*.csv"):
             with path.open(encoding="utf-8", newline="") as handle:
                 reader = csv.DictReader(handle)
-                fields, rows = reader.fieldnames, [r for r in reader
-                                                   if r["subject_id"] in keep]
+                fields, rows = reader.fieldnames, [r for r in reader if r["subject_id"] in keep]
             with path.open("w", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
                 writer.writeheader()
@@ -97,9 +107,11 @@ def make_study(tmp_path: Path, fhir_base_url: str):
         shutil.copytree(REPO / "mappings" / "codes", folder / "codes")
         key = "study-a" if name.startswith("study_a") else "study-b"
         text = (REPO / "mappings" / f"{name}.yaml").read_text(encoding="utf-8")
-        text = (text.replace(f"key: {key}", f"key: t{tag}")
-                .replace(f"example:{key}", f"test:{tag}")
-                .replace('value: "STUDY-', f'value: "T{tag}-'))
+        text = (
+            text.replace(f"key: {key}", f"key: t{tag}")
+            .replace(f"example:{key}", f"test:{tag}")
+            .replace('value: "STUDY-', f'value: "T{tag}-')
+        )
         mapping_path = folder / f"{name}.yaml"
         mapping_path.write_text(text, encoding="utf-8")
         data = _copy_study(name, folder, subjects if name == "study_a" else None)
@@ -118,15 +130,17 @@ def held(client: FhirClient, kind: str, ids: list[str]) -> dict[str, dict[str, A
     """The server's copies of ``kind`` resources with these ids (fresh, not cached)."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 100):
-        chunk = ids[start:start + 100]
-        for resource in client.search(kind, {"_id": ",".join(chunk), "_count": "100"},
-                                      no_cache=True):
+        chunk = ids[start : start + 100]
+        for resource in client.search(
+            kind, {"_id": ",".join(chunk), "_count": "100"}, no_cache=True
+        ):
             found[resource["id"]] = resource
     return found
 
 
-def count_by_key(client: FhirClient, study: Study, kind: str,
-                 resources: list[dict[str, Any]]) -> int:
+def count_by_key(
+    client: FhirClient, study: Study, kind: str, resources: list[dict[str, Any]]
+) -> int:
     """How many resources the server holds for these business keys, whatever their ids:
     by identifier system, or (for types R4 cannot search by identifier) by the resource-key
     tag every such resource carries in both write modes. More than expected means
@@ -136,13 +150,14 @@ def count_by_key(client: FhirClient, study: Study, kind: str,
         first = identifier[0] if isinstance(identifier, list) else identifier
         system = first["system"]
         value = first["value"] if kind == "ResearchStudy" else ""
-        bundle = client.search_bundle(kind, {"identifier": f"{system}|{value}",
-                                             "_summary": "count"}, no_cache=True)
+        bundle = client.search_bundle(
+            kind, {"identifier": f"{system}|{value}", "_summary": "count"}, no_cache=True
+        )
         return int(bundle["total"])
     ids = [r["id"] for r in resources]
     total = 0
     for start in range(0, len(ids), 100):
-        tags = ",".join(f"{PROVENANCE_TAG_SYSTEM}|{rid}" for rid in ids[start:start + 100])
+        tags = ",".join(f"{PROVENANCE_TAG_SYSTEM}|{rid}" for rid in ids[start : start + 100])
         bundle = client.search_bundle(kind, {"_tag": tags, "_summary": "count"}, no_cache=True)
         total += int(bundle["total"])
     return total

@@ -55,10 +55,23 @@ def test_killed_sync_process_is_completed_by_a_rerun(make_study, client, view):
     study = make_study("study_a", subjects=12)
     expected = study.expected()
     total = sum(len(r) for r in expected.values())
-    command = [sys.executable, "-m", "fhir_adapter.cli", "sync", "--mapping",
-               str(study.mapping_path), "--data", str(study.data_dir), "--server",
-               study.server_url, "--ledger", str(study.ledger_path), "--concurrency", "1",
-               "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "fhir_adapter.cli",
+        "sync",
+        "--mapping",
+        str(study.mapping_path),
+        "--data",
+        str(study.data_dir),
+        "--server",
+        study.server_url,
+        "--ledger",
+        str(study.ledger_path),
+        "--concurrency",
+        "1",
+        "--json",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     # Kill it once some participants are confirmed but well before the end.

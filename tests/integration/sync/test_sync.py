@@ -29,8 +29,9 @@ def test_full_study_lands_exactly_and_a_second_sync_writes_nothing(name, make_st
         assert {c["meta"]["versionId"] for c in copies.values()} == {"1"}, kind
 
     mapping = study.mapping()
-    with Ledger(study.ledger_path, server_url=study.server_url,
-                study_key=mapping.spec.study.key) as ledger:
+    with Ledger(
+        study.ledger_path, server_url=study.server_url, study_key=mapping.spec.study.key
+    ) as ledger:
         assert verify_study(mapping, client, ledger).ok
 
 
@@ -45,8 +46,9 @@ def test_changing_one_lab_value_updates_exactly_that_resource(make_study, client
 
     study.edit("visits.csv", change)
     after = study.expected()
-    changed = [a["id"] for b, a in zip(before["Observation"], after["Observation"], strict=True)
-               if a != b]
+    changed = [
+        a["id"] for b, a in zip(before["Observation"], after["Observation"], strict=True) if a != b
+    ]
     assert len(changed) == 1
     report = study.sync(client)
     assert report.written == 1 and report.counts["Observation"]["updated"] == 1
@@ -70,12 +72,20 @@ def _drop_subject(subject):
 def test_withdrawn_participant_follows_the_removal_policy(policy, make_study, client, view):
     study = make_study("study_a", subjects=3)
     study.sync(client)
-    gone = [r for r in study.expected()["Patient"]
-            if r["identifier"][0]["value"] == "A-002"][0]
-    gone_observations = [r for r in study.expected()["Observation"]
-                         if r["subject"]["reference"] == f"Patient/{gone['id']}"]
-    for file in ("subjects.csv", "visits.csv", "procedures.csv", "cell_products.csv",
-                 "medications.csv", "adverse_events.csv"):
+    gone = [r for r in study.expected()["Patient"] if r["identifier"][0]["value"] == "A-002"][0]
+    gone_observations = [
+        r
+        for r in study.expected()["Observation"]
+        if r["subject"]["reference"] == f"Patient/{gone['id']}"
+    ]
+    for file in (
+        "subjects.csv",
+        "visits.csv",
+        "procedures.csv",
+        "cell_products.csv",
+        "medications.csv",
+        "adverse_events.csv",
+    ):
         study.edit(file, _drop_subject("A-002"))
     report = study.sync(client, removal=policy)
     assert report.failures == []
@@ -87,8 +97,10 @@ def test_withdrawn_participant_follows_the_removal_policy(policy, make_study, cl
         assert view.held("Observation", [o["id"] for o in gone_observations]) == {}
     elif policy is RemovalPolicy.ENTERED_IN_ERROR:
         assert patient_copy()["active"] is False
-        statuses = {o["status"] for o in view.held("Observation",
-                                              [o["id"] for o in gone_observations]).values()}
+        statuses = {
+            o["status"]
+            for o in view.held("Observation", [o["id"] for o in gone_observations]).values()
+        }
         assert statuses == {"entered-in-error"}
         assert report.counts["Observation"]["marked"] == len(gone_observations)
     else:
@@ -96,14 +108,14 @@ def test_withdrawn_participant_follows_the_removal_policy(policy, make_study, cl
         # Nothing of the removed participant is written. Removing its rows renumbers the
         # rows after them, so later participants' Provenance (which cites source rows) may
         # update; no other resource may.
-        written = {k: dict(v) for k, v in report.counts.items()
-                   if set(v) - {"unchanged", "kept"}}
+        written = {k: dict(v) for k, v in report.counts.items() if set(v) - {"unchanged", "kept"}}
         assert set(written) <= {"Provenance"}, written
         assert report.counts["Observation"]["kept"] == len(gone_observations)
     # The other participants are untouched either way.
     others = [r for r in study.expected()["Observation"]]
-    assert {c["meta"]["versionId"] for c in view.held(
-        "Observation", [o["id"] for o in others]).values()} == {"1"}
+    assert {
+        c["meta"]["versionId"] for c in view.held("Observation", [o["id"] for o in others]).values()
+    } == {"1"}
 
 
 def test_conditional_mode_uses_server_ids_and_never_duplicates(make_study, client, view):
@@ -121,8 +133,9 @@ def test_conditional_mode_uses_server_ids_and_never_duplicates(make_study, clien
     for kind, resources in study.expected().items():
         assert view.count(study, kind, resources) == len(resources), kind
     mapping = study.mapping()
-    with Ledger(study.ledger_path, server_url=study.server_url,
-                study_key=mapping.spec.study.key) as ledger:
+    with Ledger(
+        study.ledger_path, server_url=study.server_url, study_key=mapping.spec.study.key
+    ) as ledger:
         assert verify_study(mapping, client, ledger).ok
     with pytest.raises(LedgerError, match="conditional"):
         study.sync(client, mode=WriteMode.CLIENT_IDS)
@@ -150,13 +163,17 @@ def test_dry_run_plans_without_writing(make_study, client, view):
     study.sync(client)
     study.edit("visits.csv", lambda rows: [{**rows[0], "weight_kg": "99.9"}, *rows[1:]])
     mapping = study.mapping()
-    with LedgerFile(study.ledger_path, server_url=study.server_url,
-                    study_key=mapping.spec.study.key) as ledger:
-        plan = SyncEngine(client, ledger, SyncOptions(dry_run=True,
-                                                      write_mode=WriteMode.CLIENT_IDS)).run(mapping)
+    with LedgerFile(
+        study.ledger_path, server_url=study.server_url, study_key=mapping.spec.study.key
+    ) as ledger:
+        plan = SyncEngine(
+            client, ledger, SyncOptions(dry_run=True, write_mode=WriteMode.CLIENT_IDS)
+        ).run(mapping)
     assert plan.dry_run and plan.counts["Observation"]["updated"] == 1
     assert [p.actions for p in plan.planned] == [{"update": 1}]
     observations = study.expected()["Observation"]
-    assert {c["meta"]["versionId"] for c in view.held(
-        "Observation", [o["id"] for o in observations]).values()} == {"1"}
+    assert {
+        c["meta"]["versionId"]
+        for c in view.held("Observation", [o["id"] for o in observations]).values()
+    } == {"1"}
     assert study.sync(client).counts["Observation"]["updated"] == 1  # still pending

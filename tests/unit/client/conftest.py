@@ -39,8 +39,13 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., FhirClient]]:
 
     def make(**overrides: Any) -> FhirClient:
         options: dict[str, Any] = {
-            "retry": RetryPolicy(max_attempts=4, initial_backoff=1.0, max_backoff=8.0,
-                                 max_retry_after=60.0, random=lambda: 0.5),
+            "retry": RetryPolicy(
+                max_attempts=4,
+                initial_backoff=1.0,
+                max_backoff=8.0,
+                max_retry_after=60.0,
+                random=lambda: 0.5,
+            ),
             "sleep": clock.sleep,
             "clock": clock,
             "wall_clock": lambda: 1_445_412_435.0,  # Wed, 21 Oct 2015 07:27:15 GMT
@@ -56,7 +61,6 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., FhirClient]]:
         client.close()
 
 
-
 def _outcome(*issues: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": list(issues)}
 
@@ -65,8 +69,12 @@ def _bundle(*resources: dict[str, Any], next_url: str | None = None) -> dict[str
     links = [{"relation": "self", "url": f"{BASE}/Patient"}]
     if next_url:
         links.append({"relation": "next", "url": next_url})
-    return {"resourceType": "Bundle", "type": "searchset", "link": links,
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": links,
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
 
 
 # Helpers as fixtures: pytest 9 puts no test directory on sys.path, so tests cannot import

@@ -16,8 +16,9 @@ TOKEN = "tok-XYZ-123456"
 
 def test_basic_auth_header_is_sent(httpx_mock, make_client):
     httpx_mock.add_response(json={"resourceType": "Patient", "id": "p-1"})
-    auth = auth_from_settings("basic", username="sync", password_env="FHIR_PW",
-                              environ={"FHIR_PW": PASSWORD})
+    auth = auth_from_settings(
+        "basic", username="sync", password_env="FHIR_PW", environ={"FHIR_PW": PASSWORD}
+    )
 
     make_client(auth=auth).read("Patient", "p-1")
     expected = base64.b64encode(f"sync:{PASSWORD}".encode()).decode()
@@ -50,9 +51,17 @@ def test_secrets_are_absent_from_reprs_and_errors(httpx_mock, make_client):
     with pytest.raises(AccessDeniedError) as caught:
         client.read("Patient", "p-1")
     encoded = base64.b64encode(f"sync:{PASSWORD}".encode()).decode()
-    for text in (repr(basic), str(basic), repr(bearer), repr(client), repr(Secret(TOKEN)),
-                 str(Secret(TOKEN)), str(caught.value), repr(caught.value),
-                 repr(vars(caught.value))):
+    for text in (
+        repr(basic),
+        str(basic),
+        repr(bearer),
+        repr(client),
+        repr(Secret(TOKEN)),
+        str(Secret(TOKEN)),
+        str(caught.value),
+        repr(caught.value),
+        repr(vars(caught.value)),
+    ):
         assert PASSWORD not in text and TOKEN not in text and encoded not in text
     assert "check the auth settings" in str(caught.value)
     with pytest.raises(TypeError):
@@ -68,8 +77,9 @@ def test_missing_secrets_name_the_source_not_the_value(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         auth_from_settings("basic", username="u", password_file=tmp_path / "nope", environ={})
     with pytest.raises(ConfigError, match="exactly one"):
-        auth_from_settings("bearer", token_env="A", token_file=tmp_path / "pw",
-                           environ={"A": TOKEN})
+        auth_from_settings(
+            "bearer", token_env="A", token_file=tmp_path / "pw", environ={"A": TOKEN}
+        )
     with pytest.raises(ConfigError, match="username"):
         auth_from_settings("basic", password_env="A", environ={"A": PASSWORD})
     with pytest.raises(ConfigError, match="unknown auth kind"):

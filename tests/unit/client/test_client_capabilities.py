@@ -13,16 +13,21 @@ def hapi_metadata(version: str = "4.0.1") -> dict:
         "resourceType": "CapabilityStatement",
         "fhirVersion": version,
         "software": {"name": "HAPI FHIR Server", "version": "8.10.0"},
-        "rest": [{
-            "mode": "server",
-            "interaction": [{"code": "transaction"}, {"code": "batch"},
-                            {"code": "history-system"}],
-            "resource": [
-                {"type": "Patient", "updateCreate": True, "conditionalUpdate": True},
-                {"type": "Observation", "updateCreate": True, "conditionalUpdate": False},
-                {"type": "Binary"},
-            ],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
+                "resource": [
+                    {"type": "Patient", "updateCreate": True, "conditionalUpdate": True},
+                    {"type": "Observation", "updateCreate": True, "conditionalUpdate": False},
+                    {"type": "Binary"},
+                ],
+            }
+        ],
     }
 
 
@@ -31,7 +36,10 @@ def test_client_reads_metadata(httpx_mock, make_client, base):
 
     caps = make_client().capabilities()
     assert (caps.fhir_version, caps.software_name, caps.software_version) == (
-        "4.0.1", "HAPI FHIR Server", "8.10.0")
+        "4.0.1",
+        "HAPI FHIR Server",
+        "8.10.0",
+    )
     assert caps.transaction and caps.batch
     assert caps.update_create == {"Patient", "Observation"}
     assert caps.conditional_update == {"Patient"}

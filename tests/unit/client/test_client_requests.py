@@ -11,35 +11,47 @@ import pytest
 from fhir_adapter.errors import BadRequestError
 
 PATIENT = {"resourceType": "Patient", "id": "p-1", "active": True}
-ERROR = {"severity": "error", "code": "invariant", "expression": ["Patient.birthDate"],
-         "diagnostics": "bad date"}
+ERROR = {
+    "severity": "error",
+    "code": "invariant",
+    "expression": ["Patient.birthDate"],
+    "diagnostics": "bad date",
+}
 WARNING = {"severity": "warning", "code": "informational", "diagnostics": "no narrative"}
 
 
 def test_no_cache_is_sent_on_every_page_when_asked(httpx_mock, make_client, base, bundle):
     next_url = f"{base}?_getpages=abc"
-    httpx_mock.add_response(url=f"{base}/Patient?identifier=urn%3Astudy%7CS-1",
-                            json=bundle(PATIENT, next_url=next_url))
+    httpx_mock.add_response(
+        url=f"{base}/Patient?identifier=urn%3Astudy%7CS-1", json=bundle(PATIENT, next_url=next_url)
+    )
     httpx_mock.add_response(url=next_url, json=bundle())
 
-    found = list(make_client().search("Patient", {"identifier": "urn:study|S-1"},
-                                      no_cache=True))
+    found = list(make_client().search("Patient", {"identifier": "urn:study|S-1"}, no_cache=True))
     assert found == [PATIENT]
     assert [r.headers.get("Cache-Control") for r in httpx_mock.get_requests()] == [
-        "no-cache", "no-cache"]
+        "no-cache",
+        "no-cache",
+    ]
 
 
-def test_a_posted_search_sends_a_form_and_pages_by_get(httpx_mock, make_client, base, bundle,
-                                                       clock):
+def test_a_posted_search_sends_a_form_and_pages_by_get(
+    httpx_mock, make_client, base, bundle, clock
+):
     next_url = f"{base}?_getpages=abc"
-    httpx_mock.add_exception(httpx.ReadTimeout("slow"), method="POST",
-                             url=f"{base}/Patient/_search")
-    httpx_mock.add_response(method="POST", url=f"{base}/Patient/_search",
-                            json=bundle(PATIENT, next_url=next_url))
+    httpx_mock.add_exception(
+        httpx.ReadTimeout("slow"), method="POST", url=f"{base}/Patient/_search"
+    )
+    httpx_mock.add_response(
+        method="POST", url=f"{base}/Patient/_search", json=bundle(PATIENT, next_url=next_url)
+    )
     httpx_mock.add_response(method="GET", url=next_url, json=bundle())
 
-    found = list(make_client().search("Patient", {"_id": "p-1,p-2", "_elements": "id"},
-                                      no_cache=True, post=True))
+    found = list(
+        make_client().search(
+            "Patient", {"_id": "p-1,p-2", "_elements": "id"}, no_cache=True, post=True
+        )
+    )
     assert found == [PATIENT]
     first, retried, page = httpx_mock.get_requests()
     assert retried.content == first.content == b"_id=p-1%2Cp-2&_elements=id"
@@ -59,19 +71,19 @@ def test_searches_are_cacheable_by_default(httpx_mock, make_client, bundle):
 
 def test_search_skips_included_and_outcome_entries(httpx_mock, make_client, bundle):
     page = bundle(PATIENT)
-    page["entry"] += [{"resource": {"resourceType": "Organization", "id": "o"},
-                       "search": {"mode": "include"}},
-                      {"resource": {"resourceType": "OperationOutcome"},
-                       "search": {"mode": "outcome"}}]
+    page["entry"] += [
+        {"resource": {"resourceType": "Organization", "id": "o"}, "search": {"mode": "include"}},
+        {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+    ]
     httpx_mock.add_response(json=page)
 
-    assert list(make_client().search("Patient", {"_include": "Patient:organization"})) == [
-        PATIENT]
+    assert list(make_client().search("Patient", {"_include": "Patient:organization"})) == [PATIENT]
 
 
 def test_update_sends_fhir_json_with_if_match(httpx_mock, make_client, base):
-    httpx_mock.add_response(method="PUT", url=f"{base}/Patient/p-1", status_code=200,
-                            headers={"ETag": 'W/"4"'})
+    httpx_mock.add_response(
+        method="PUT", url=f"{base}/Patient/p-1", status_code=200, headers={"ETag": 'W/"4"'}
+    )
 
     result = make_client().update(PATIENT, if_match="3")
     request = httpx_mock.get_request()
@@ -81,7 +93,11 @@ def test_update_sends_fhir_json_with_if_match(httpx_mock, make_client, base):
     assert request.headers["Prefer"] == "return=minimal"
     assert json.loads(request.content) == PATIENT
     assert (result.status, result.created, result.version_id, result.etag) == (
-        200, False, "4", 'W/"4"')
+        200,
+        False,
+        "4",
+        'W/"4"',
+    )
 
 
 def test_update_with_representation_returns_the_resource(httpx_mock, make_client):
@@ -99,18 +115,27 @@ def test_update_needs_type_and_id(make_client):
 
 
 def test_conditional_update_puts_to_the_match_url(httpx_mock, make_client, base):
-    httpx_mock.add_response(method="PUT", url=f"{base}/Patient?identifier=urn%3Astudy%7CS-1",
-                            status_code=201, headers={"Location": f"{base}/Patient/x9/_history/1"})
+    httpx_mock.add_response(
+        method="PUT",
+        url=f"{base}/Patient?identifier=urn%3Astudy%7CS-1",
+        status_code=201,
+        headers={"Location": f"{base}/Patient/x9/_history/1"},
+    )
 
-    result = make_client().conditional_update({"resourceType": "Patient"},
-                                              {"identifier": "urn:study|S-1"})
+    result = make_client().conditional_update(
+        {"resourceType": "Patient"}, {"identifier": "urn:study|S-1"}
+    )
     assert result.created and result.location == "Patient/x9/_history/1"
 
 
-def test_delete_of_an_absent_resource_reports_the_information(httpx_mock, make_client, base,
-                                                              outcome):
-    info = {"severity": "information", "code": "informational",
-            "diagnostics": "Not deleted, resource Patient/p-1 does not exist."}
+def test_delete_of_an_absent_resource_reports_the_information(
+    httpx_mock, make_client, base, outcome
+):
+    info = {
+        "severity": "information",
+        "code": "informational",
+        "diagnostics": "Not deleted, resource Patient/p-1 does not exist.",
+    }
     httpx_mock.add_response(method="DELETE", url=f"{base}/Patient/p-1", json=outcome(info))
 
     result = make_client().delete("Patient", "p-1")
@@ -119,11 +144,17 @@ def test_delete_of_an_absent_resource_reports_the_information(httpx_mock, make_c
 
 
 def test_transaction_posts_to_the_base_with_prefer(httpx_mock, make_client, base):
-    reply = {"resourceType": "Bundle", "type": "transaction-response", "entry": [
-        {"response": {"status": "201 Created", "location": "Patient/p-1/_history/1"}}]}
+    reply = {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": {"status": "201 Created", "location": "Patient/p-1/_history/1"}}],
+    }
     httpx_mock.add_response(method="POST", url=base, json=reply)
-    tx = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": PATIENT, "request": {"method": "PUT", "url": "Patient/p-1"}}]}
+    tx = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": PATIENT, "request": {"method": "PUT", "url": "Patient/p-1"}}],
+    }
 
     assert make_client().transaction(tx, return_representation=True) == reply
     request = httpx_mock.get_request()
@@ -137,10 +168,13 @@ def test_transaction_refuses_other_bundles(make_client):
 
 
 @pytest.mark.parametrize("status", [200, 412, 422, 400])
-def test_validate_turns_an_outcome_into_a_result(httpx_mock, make_client, base, outcome,
-                                                 status):
-    httpx_mock.add_response(method="POST", url=f"{base}/Patient/$validate",
-                            status_code=status, json=outcome(ERROR, WARNING))
+def test_validate_turns_an_outcome_into_a_result(httpx_mock, make_client, base, outcome, status):
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{base}/Patient/$validate",
+        status_code=status,
+        json=outcome(ERROR, WARNING),
+    )
 
     result = make_client().validate(PATIENT, profile="http://example.org/StructureDefinition/p")
     assert result.status == status and not result.valid
@@ -149,8 +183,10 @@ def test_validate_turns_an_outcome_into_a_result(httpx_mock, make_client, base, 
     body = json.loads(httpx_mock.get_request().content)
     assert body["resourceType"] == "Parameters"
     assert body["parameter"][0] == {"name": "resource", "resource": PATIENT}
-    assert body["parameter"][1] == {"name": "profile",
-                                    "valueUri": "http://example.org/StructureDefinition/p"}
+    assert body["parameter"][1] == {
+        "name": "profile",
+        "valueUri": "http://example.org/StructureDefinition/p",
+    }
 
 
 def test_validate_passes_with_only_warnings(httpx_mock, make_client, outcome):
@@ -167,8 +203,10 @@ def test_validate_400_without_outcome_is_an_error(httpx_mock, make_client):
 
 
 def test_history_count(httpx_mock, make_client, base):
-    httpx_mock.add_response(url=f"{base}/Patient/p-1/_history?_summary=count",
-                            json={"resourceType": "Bundle", "type": "history", "total": 3})
+    httpx_mock.add_response(
+        url=f"{base}/Patient/p-1/_history?_summary=count",
+        json={"resourceType": "Bundle", "type": "history", "total": 3},
+    )
 
     assert make_client().history_count("Patient", "p-1") == 3
 

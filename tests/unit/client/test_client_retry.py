@@ -31,22 +31,27 @@ def test_retry_after_seconds_is_honoured(httpx_mock, make_client, clock):
     assert clock.sleeps == [7.0, 2.0]
 
 
-def test_retry_after_http_date_is_measured_from_the_response_date(httpx_mock, make_client,
-                                                                   clock):
-    httpx_mock.add_response(status_code=503, headers={
-        "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT",
-        "Date": "Wed, 21 Oct 2015 07:27:30 GMT"})
+def test_retry_after_http_date_is_measured_from_the_response_date(httpx_mock, make_client, clock):
+    httpx_mock.add_response(
+        status_code=503,
+        headers={
+            "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Date": "Wed, 21 Oct 2015 07:27:30 GMT",
+        },
+    )
     httpx_mock.add_response(json=PATIENT)
 
     make_client().read("Patient", "p-1")
     assert clock.sleeps == [30.0]
 
 
-def test_retry_after_http_date_without_date_header_uses_the_wall_clock(httpx_mock,
-                                                                        make_client, clock):
+def test_retry_after_http_date_without_date_header_uses_the_wall_clock(
+    httpx_mock, make_client, clock
+):
     # The injected wall clock says 07:27:15.
-    httpx_mock.add_response(status_code=429,
-                            headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    httpx_mock.add_response(
+        status_code=429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
+    )
     httpx_mock.add_response(json=PATIENT)
 
     make_client().read("Patient", "p-1")
@@ -63,7 +68,8 @@ def test_retry_after_is_capped(httpx_mock, make_client, clock):
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_retried_with_jittered_backoff_then_succeed(
-        httpx_mock, make_client, clock, status):
+    httpx_mock, make_client, clock, status
+):
     for _ in range(3):
         httpx_mock.add_response(status_code=status)
     httpx_mock.add_response(json=PATIENT)
@@ -89,17 +95,34 @@ def test_gives_up_after_max_attempts_with_the_last_error(httpx_mock, make_client
 def test_backoff_is_capped():
     policy = RetryPolicy(initial_backoff=1.0, max_backoff=8.0, random=lambda: 0.999)
     assert [round(policy.backoff(n), 3) for n in (1, 2, 3, 4, 5, 30)] == [
-        0.999, 1.998, 3.996, 7.992, 7.992, 7.992]
+        0.999,
+        1.998,
+        3.996,
+        7.992,
+        7.992,
+        7.992,
+    ]
 
 
-@pytest.mark.parametrize("status, error", [
-    (400, BadRequestError), (401, TerminalServerError), (403, TerminalServerError),
-    (404, NotFoundError), (405, TerminalServerError), (409, ConflictError),
-    (412, PreconditionFailedError), (422, BadRequestError)])
-def test_client_errors_are_never_retried(httpx_mock, make_client, clock, outcome, status,
-                                         error):
-    httpx_mock.add_response(status_code=status, headers={"Retry-After": "1"},
-                            json=outcome({"severity": "error", "code": "processing"}))
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (400, BadRequestError),
+        (401, TerminalServerError),
+        (403, TerminalServerError),
+        (404, NotFoundError),
+        (405, TerminalServerError),
+        (409, ConflictError),
+        (412, PreconditionFailedError),
+        (422, BadRequestError),
+    ],
+)
+def test_client_errors_are_never_retried(httpx_mock, make_client, clock, outcome, status, error):
+    httpx_mock.add_response(
+        status_code=status,
+        headers={"Retry-After": "1"},
+        json=outcome({"severity": "error", "code": "processing"}),
+    )
 
     with pytest.raises(error):
         make_client().update(PATIENT)
@@ -116,8 +139,7 @@ def test_non_idempotent_transaction_is_not_retried(httpx_mock, make_client, cloc
     assert clock.sleeps == []
 
 
-def test_non_idempotent_transaction_is_not_retried_after_a_timeout(httpx_mock, make_client,
-                                                                   clock):
+def test_non_idempotent_transaction_is_not_retried_after_a_timeout(httpx_mock, make_client, clock):
     httpx_mock.add_exception(httpx.ReadTimeout("timed out"))
 
     with pytest.raises(TransientServerError):
@@ -158,8 +180,7 @@ def test_deadline_stops_retries_before_a_wait_would_pass_it(httpx_mock, make_cli
     assert caught.value.attempts == 3
 
 
-def test_deadline_refuses_a_retry_after_longer_than_what_is_left(httpx_mock, make_client,
-                                                                  clock):
+def test_deadline_refuses_a_retry_after_longer_than_what_is_left(httpx_mock, make_client, clock):
     httpx_mock.add_response(status_code=503, headers={"Retry-After": "30"})
 
     with pytest.raises(TransientServerError) as caught:
@@ -176,16 +197,19 @@ def test_attempt_timeouts_are_cut_to_the_time_left(httpx_mock, make_client, cloc
     assert timeout == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
 
 
-@pytest.mark.parametrize("value, date, expected", [
-    ("120", None, 120.0),
-    (" 0 ", None, 0.0),
-    ("Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:27:00 GMT", 60.0),
-    ("Wed, 21 Oct 2015 07:20:00 GMT", None, 0.0),  # in the past: no wait
-    ("soon", None, None),
-    ("\u00b2", None, None),
-    ("-5", None, None),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    "value, date, expected",
+    [
+        ("120", None, 120.0),
+        (" 0 ", None, 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", "Wed, 21 Oct 2015 07:27:00 GMT", 60.0),
+        ("Wed, 21 Oct 2015 07:20:00 GMT", None, 0.0),  # in the past: no wait
+        ("soon", None, None),
+        ("\u00b2", None, None),
+        ("-5", None, None),
+        (None, None, None),
+    ],
+)
 def test_parse_retry_after(value, date, expected):
     assert parse_retry_after(value, date=date, now=1_445_412_435.0) == expected
 

@@ -23,8 +23,17 @@ TOY = Kind(
 
 def test_every_resource_type_the_adapter_writes_is_declared_once():
     assert registry.resource_types == (
-        "ResearchStudy", "Patient", "ResearchSubject", "Condition", "Observation", "Procedure",
-        "BiologicallyDerivedProduct", "MedicationStatement", "AdverseEvent", "Provenance")
+        "ResearchStudy",
+        "Patient",
+        "ResearchSubject",
+        "Condition",
+        "Observation",
+        "Procedure",
+        "BiologicallyDerivedProduct",
+        "MedicationStatement",
+        "AdverseEvent",
+        "Provenance",
+    )
     assert registry.tag_matched == {"Provenance", "BiologicallyDerivedProduct", "AdverseEvent"}
     assert len(KINDS) == len({k.name for k in KINDS})
 
@@ -32,7 +41,8 @@ def test_every_resource_type_the_adapter_writes_is_declared_once():
 def test_ids_are_unchanged_by_the_registry():
     # Ids on servers depend on these: the same input must give the same id as before.
     assert registry.resource_id("study-a", "Patient", "A-001") == (
-        "study-a-pat-" + __import__("hashlib").sha256(b"study-a|Patient|A-001").hexdigest()[:20])
+        "study-a-pat-" + __import__("hashlib").sha256(b"study-a|Patient|A-001").hexdigest()[:20]
+    )
     assert registry.identifier_system("urn:x/", "MedicationStatement") == "urn:x/medication-line"
 
 
@@ -58,7 +68,9 @@ def test_two_kinds_cannot_claim_one_type_or_prefix():
 
 def test_entered_in_error_is_each_kinds_own():
     assert mark_entered_in_error({"resourceType": "Observation", "status": "final"}) == {
-        "resourceType": "Observation", "status": "entered-in-error"}
+        "resourceType": "Observation",
+        "status": "entered-in-error",
+    }
     assert mark_entered_in_error({"resourceType": "Provenance"}) is None
     original = {"resourceType": "Patient", "active": True}
     assert mark_entered_in_error(original) == {"resourceType": "Patient", "active": False}

@@ -108,4 +108,5 @@ def test_published_json_schema_is_current():
 
     published = (REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8")
     assert published == mapping_json_schema(), (
-        "regenerate: fhir-adapter schema > mappings/mapping.schema.json")
+        "regenerate: fhir-adapter schema > mappings/mapping.schema.json"
+    )

@@ -24,8 +24,11 @@ GOLDEN_PARTICIPANTS = {"study_a": 2, "study_b": 2}
 
 
 def _map(name: str, check_models: bool = False) -> tuple[StudyMapping, list]:
-    mapping = StudyMapping(load_mapping(REPO / "mappings" / f"{name}.yaml"),
-                           REPO / "examples" / name, check_models=check_models)
+    mapping = StudyMapping(
+        load_mapping(REPO / "mappings" / f"{name}.yaml"),
+        REPO / "examples" / name,
+        check_models=check_models,
+    )
     return mapping, [mapping.study_resources(), *list(mapping.participants())]
 
 
@@ -52,8 +55,9 @@ def test_expected_counts_for_study_a():
 
 def test_mapping_twice_gives_byte_identical_output(tmp_path):
     for run in ("one", "two"):
-        mapping = StudyMapping(load_mapping(REPO / "mappings" / "study_b.yaml"),
-                               REPO / "examples" / "study_b")
+        mapping = StudyMapping(
+            load_mapping(REPO / "mappings" / "study_b.yaml"), REPO / "examples" / "study_b"
+        )
         writer = OutputWriter(tmp_path / run)
         writer.write_study(mapping.study_resources())
         for participant in mapping.participants():
@@ -62,14 +66,15 @@ def test_mapping_twice_gives_byte_identical_output(tmp_path):
     one = sorted((tmp_path / "one").rglob("*.*"))
     two = sorted((tmp_path / "two").rglob("*.*"))
     assert [p.relative_to(tmp_path / "one") for p in one] == [
-        p.relative_to(tmp_path / "two") for p in two]
+        p.relative_to(tmp_path / "two") for p in two
+    ]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
 
 
 @pytest.mark.parametrize("name", list(GOLDEN_PARTICIPANTS))
 def test_golden_participants(name):
     _, mapped = _map(name)
-    for participant in mapped[1:1 + GOLDEN_PARTICIPANTS[name]]:
+    for participant in mapped[1 : 1 + GOLDEN_PARTICIPANTS[name]]:
         path = GOLDEN / name / f"{participant.key}.json"
         text = canonical_json(transaction(participant.resources)) + "\n"
         if os.environ.get("UPDATE_GOLDEN"):
@@ -80,8 +85,9 @@ def test_golden_participants(name):
 
 def _observations(name: str) -> dict[str, dict]:
     _, mapped = _map(name)
-    return {r["id"]: r for p in mapped[1:] for r in p.resources
-            if r["resourceType"] == "Observation"}
+    return {
+        r["id"]: r for p in mapped[1:] for r in p.resources if r["resourceType"] == "Observation"
+    }
 
 
 def test_alternative_shape_maps_to_the_same_resources_and_values():
@@ -113,4 +119,5 @@ def test_bundle_spliced_from_resource_texts_equals_the_canonical_bundle():
     for participant in mapped[1:4]:
         texts = [canonical_json(r) for r in participant.resources]
         assert transaction_json(participant.resources, texts) == canonical_json(
-            transaction(participant.resources))
+            transaction(participant.resources)
+        )

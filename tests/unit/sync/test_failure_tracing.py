@@ -14,20 +14,29 @@ RESOURCES = [
     {"resourceType": "Observation", "id": "s-obs-1", "status": "final"},
     {"resourceType": "Observation", "id": "s-obs-2", "status": "final"},
 ]
-ORIGINS = {ResourceKey("Patient", "s-pat-1"): Origin("subjects.csv", 2),
-           ResourceKey("Observation", "s-obs-1"): Origin("visits.csv", 2),
-           ResourceKey("Observation", "s-obs-2"): Origin("visits.csv", 3, "hba1c_pct")}
+ORIGINS = {
+    ResourceKey("Patient", "s-pat-1"): Origin("subjects.csv", 2),
+    ResourceKey("Observation", "s-obs-1"): Origin("visits.csv", 2),
+    ResourceKey("Observation", "s-obs-2"): Origin("visits.csv", 3, "hba1c_pct"),
+}
 
 
 def _job() -> _Job:
-    return _Job(plan_participant("s-pat-1", "subjects.csv row 2", RESOURCES, {},
-                                 RemovalPolicy.KEEP), ORIGINS)
+    return _Job(
+        plan_participant("s-pat-1", "subjects.csv row 2", RESOURCES, {}, RemovalPolicy.KEEP),
+        ORIGINS,
+    )
 
 
 def _error(**issue) -> TerminalServerError:
-    return TerminalServerError("refused", status=400, method="POST", path="/fhir",
-                               issues=(OutcomeIssue(severity="error", code="processing", **issue),),
-                               hapi_code="HAPI-1094")
+    return TerminalServerError(
+        "refused",
+        status=400,
+        method="POST",
+        path="/fhir",
+        issues=(OutcomeIssue(severity="error", code="processing", **issue),),
+        hapi_code="HAPI-1094",
+    )
 
 
 def _failure(error):
@@ -41,7 +50,11 @@ def test_entry_index_in_the_outcome_names_the_row():
     report = _failure(_error(expression=("Bundle.entry[2].resource.valueQuantity",)))
     (failure,) = report.failures
     assert (failure.file, failure.row, failure.column, failure.resource) == (
-        "visits.csv", 3, "hba1c_pct", "Observation/s-obs-2")
+        "visits.csv",
+        3,
+        "hba1c_pct",
+        "Observation/s-obs-2",
+    )
     assert failure.status == 400 and failure.hapi_code == "HAPI-1094"
     assert report.participants_failed == 1 and report.counts["Observation"]["failed"] == 2
 

@@ -15,19 +15,34 @@ from fhir_adapter.sync.plan import Action, RemovalPolicy, mark_entered_in_error,
 from fhir_adapter.sync.writemode import WriteMode, bundle_for, full_url
 
 URL = "http://127.0.0.1:8080/fhir"
-PATIENT = {"resourceType": "Patient", "id": "s-pat-1", "identifier": [
-    {"system": "urn:x/subject", "value": "A-001"}], "gender": "female"}
-OBS = {"resourceType": "Observation", "id": "s-obs-1", "identifier": [
-    {"system": "urn:x/observation", "value": "A-001/BL/hba1c"}], "status": "final",
-    "subject": {"reference": "Patient/s-pat-1"}}
+PATIENT = {
+    "resourceType": "Patient",
+    "id": "s-pat-1",
+    "identifier": [{"system": "urn:x/subject", "value": "A-001"}],
+    "gender": "female",
+}
+OBS = {
+    "resourceType": "Observation",
+    "id": "s-obs-1",
+    "identifier": [{"system": "urn:x/observation", "value": "A-001/BL/hba1c"}],
+    "status": "final",
+    "subject": {"reference": "Patient/s-pat-1"},
+}
 
 
 def _entry(resource, participant="s-pat-1", server_id=None, version="1"):
     text = canonical_json(resource)
     import hashlib
-    return LedgerEntry(resource["resourceType"], resource["id"], participant,
-                       hashlib.sha256(text.encode()).hexdigest(), text,
-                       server_id or resource["id"], version)
+
+    return LedgerEntry(
+        resource["resourceType"],
+        resource["id"],
+        participant,
+        hashlib.sha256(text.encode()).hexdigest(),
+        text,
+        server_id or resource["id"],
+        version,
+    )
 
 
 def _try_open(path, queue):
@@ -76,8 +91,10 @@ def test_write_mode_switch_is_refused(tmp_path):
 def test_commit_is_per_participant_and_readable(tmp_path):
     with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
         ledger.commit([_entry(PATIENT), _entry(OBS)], [])
-        assert set(ledger.participant_entries("s-pat-1")) == {("Patient", "s-pat-1"),
-                                                              ("Observation", "s-obs-1")}
+        assert set(ledger.participant_entries("s-pat-1")) == {
+            ("Patient", "s-pat-1"),
+            ("Observation", "s-obs-1"),
+        }
         assert ledger.count() == 2 and ledger.participants() == {"s-pat-1"}
         ledger.commit([], [("Observation", "s-obs-1")])
         assert ledger.count() == 1
@@ -94,9 +111,14 @@ def test_plan_sends_only_what_changed():
     assert [w.action for w in plan.writes] == [Action.CREATE, Action.CREATE]
 
 
-@pytest.mark.parametrize(("policy", "action"), [
-    (RemovalPolicy.DELETE, Action.DELETE), (RemovalPolicy.ENTERED_IN_ERROR, Action.MARK),
-    (RemovalPolicy.KEEP, None)])
+@pytest.mark.parametrize(
+    ("policy", "action"),
+    [
+        (RemovalPolicy.DELETE, Action.DELETE),
+        (RemovalPolicy.ENTERED_IN_ERROR, Action.MARK),
+        (RemovalPolicy.KEEP, None),
+    ],
+)
 def test_removed_rows_follow_the_policy(policy, action):
     known = {("Patient", "s-pat-1"): _entry(PATIENT), ("Observation", "s-obs-1"): _entry(OBS)}
     plan = plan_participant("s-pat-1", "row 2", [PATIENT], known, policy)
@@ -135,21 +157,28 @@ def test_conditional_bundle_matches_by_identifier_and_links_by_urn_uuid():
     assert patient["request"]["url"] == "Patient?identifier=urn:x/subject|A-001"
     assert obs["request"]["url"] == "Observation?identifier=urn:x/observation|A-001%2FBL%2Fhba1c"
     assert "id" not in obs["resource"]
-    assert obs["resource"]["subject"]["reference"] == patient["fullUrl"] == full_url(
-        "Patient", "s-pat-1")
+    assert (
+        obs["resource"]["subject"]["reference"]
+        == patient["fullUrl"]
+        == full_url("Patient", "s-pat-1")
+    )
 
 
 def test_conditional_bundle_points_outside_references_at_server_ids():
-    bundle = json.loads(bundle_for(_plan(OBS), WriteMode.CONDITIONAL,
-                                   {("Patient", "s-pat-1"): "1234"}))
+    bundle = json.loads(
+        bundle_for(_plan(OBS), WriteMode.CONDITIONAL, {("Patient", "s-pat-1"): "1234"})
+    )
     assert bundle["entry"][0]["resource"]["subject"]["reference"] == "Patient/1234"
     with pytest.raises(FhirAdapterError, match="cannot resolve a reference"):
         bundle_for(_plan(OBS), WriteMode.CONDITIONAL, {})
 
 
 def test_conditional_provenance_is_matched_by_tag():
-    provenance = {"resourceType": "Provenance", "id": "s-prov-1",
-                  "target": [{"reference": "Patient/s-pat-1"}]}
+    provenance = {
+        "resourceType": "Provenance",
+        "id": "s-prov-1",
+        "target": [{"reference": "Patient/s-pat-1"}],
+    }
     bundle = json.loads(bundle_for(_plan(PATIENT, provenance), WriteMode.CONDITIONAL, {}))
     entry = bundle["entry"][1]
     assert entry["request"]["url"].startswith("Provenance?_tag=urn:fhir-adapter:resource-key|")
@@ -187,8 +216,7 @@ def test_runs_are_recorded_for_status(tmp_path):
     with Ledger(tmp_path / "l.sqlite", server_url=URL, study_key="s") as ledger:
         assert ledger.last_run("sync") is None
         for summary in ("first", "second"):
-            ledger.record_run(RunRecord("sync", "t0", "t1", "a.yaml", "d", "data", True,
-                                        summary))
+            ledger.record_run(RunRecord("sync", "t0", "t1", "a.yaml", "d", "data", True, summary))
         ledger.record_run(RunRecord("verify", "t2", "t3", "a.yaml", "d", "data", False, "v"))
         assert ledger.last_run("sync").summary == "second"
         assert ledger.last_run("verify").ok is False

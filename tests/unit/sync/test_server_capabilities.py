@@ -14,8 +14,11 @@ from fhir_adapter.sync.writemode import ConditionalWrites
 
 
 def _engine(**capabilities) -> SyncEngine:
-    statement = SimpleNamespace(refuses_update_create=lambda t: False,
-                                supports_conditional_update=lambda t: True, **capabilities)
+    statement = SimpleNamespace(
+        refuses_update_create=lambda t: False,
+        supports_conditional_update=lambda t: True,
+        **capabilities,
+    )
     client = SimpleNamespace(capabilities=lambda: statement)
     return SyncEngine(client, None, SyncOptions())  # type: ignore[arg-type]
 
@@ -27,9 +30,15 @@ def test_a_server_without_transactions_exits_5():
 
 
 def test_a_reference_the_ledger_cannot_resolve_is_a_ledger_error():
-    write = Write(Action.CREATE, "Observation", "o1",
-                  '{"resourceType":"Observation","id":"o1","identifier":[{"system":"s",'
-                  '"value":"v"}],"subject":{"reference":"Patient/p1"}}', "h", None)
+    write = Write(
+        Action.CREATE,
+        "Observation",
+        "o1",
+        '{"resourceType":"Observation","id":"o1","identifier":[{"system":"s",'
+        '"value":"v"}],"subject":{"reference":"Patient/p1"}}',
+        "h",
+        None,
+    )
     with pytest.raises(LedgerError) as caught:
         ConditionalWrites().bundle_for(ParticipantPlan("p1", "row", writes=[write]), dict)
     assert exit_code_for(caught.value) == EXIT_LEDGER

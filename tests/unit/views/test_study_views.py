@@ -63,12 +63,15 @@ def test_medications_carry_rxnorm_atc_period_and_ucum_dose(study: str, study_ndj
         )
         if dose and repeat.get("periodUnit") == "d":
             # The total per day is computable from every statement: dose x frequency / period.
-            expected = (Decimal(str(dose["value"])) * repeat["frequency"]
-                        / Decimal(str(repeat["period"])))
+            expected = (
+                Decimal(str(dose["value"])) * repeat["frequency"] / Decimal(str(repeat["period"]))
+            )
             assert Decimal(str(row["daily_total_dose"])) == expected
             assert row["daily_total_unit"] == dose["code"]
-        flagged = any(e["url"] == "urn:fhir-adapter:extension:dosage-daily-total"
-                      for e in dosage.get("extension") or [])
+        flagged = any(
+            e["url"] == "urn:fhir-adapter:extension:dosage-daily-total"
+            for e in dosage.get("extension") or []
+        )
         assert row["source_gave_daily_total"] is flagged
 
 
