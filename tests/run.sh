@@ -12,8 +12,9 @@ source scripts/setup-env.sh
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-echo "==> lint and types (ruff check, mypy)"
+echo "==> lint, format and types (ruff check, ruff format --check, mypy)"
 .venv/bin/ruff check fhir_adapter tests
+.venv/bin/ruff format --check --quiet .
 .venv/bin/mypy
 echo "==> unit tests (no server needed)"
 .venv/bin/python -m pytest -m "not integration"
