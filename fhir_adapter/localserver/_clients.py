@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fhir_adapter._private import private_opener
 from fhir_adapter.errors import ConfigError
-from fhir_adapter.localserver._private import private_opener
 from fhir_adapter.localserver._state import private_port_dir
 
 CLIENTS_FILE = "clients.json"

@@ -14,6 +14,7 @@ from types import TracebackType
 
 import httpx
 
+from fhir_adapter._private import private_opener
 from fhir_adapter.errors import LocalServerError
 from fhir_adapter.localserver._build import ensure_jar
 from fhir_adapter.localserver._clients import (
@@ -24,7 +25,6 @@ from fhir_adapter.localserver._clients import (
 )
 from fhir_adapter.localserver._logtail import tail
 from fhir_adapter.localserver._paths import default_state_dir
-from fhir_adapter.localserver._private import private_opener
 from fhir_adapter.localserver._probe import (
     capability_statement,
     software_version,

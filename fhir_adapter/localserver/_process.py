@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from fhir_adapter._private import private_dir, private_opener
 from fhir_adapter._process_identity import pid_alive
-from fhir_adapter.localserver._private import private_dir, private_opener
 
 _PR_SET_PDEATHSIG = 1
 DEFAULT_JAVA_OPTIONS: tuple[str, ...] = (

@@ -17,8 +17,8 @@ import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fhir_adapter._private import PRIVATE_FILE_MODE, private_dir, private_opener
 from fhir_adapter._process_identity import pid_alive, proc_start_ticks
-from fhir_adapter.localserver._private import PRIVATE_FILE_MODE, private_dir, private_opener
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Any
 
+from fhir_adapter._private import private_opener
 from fhir_adapter.fhir.bundle import transaction_json
 from fhir_adapter.fhir.serialize import canonical_json
 
@@ -49,7 +49,7 @@ class OutputWriter:
     def _write(self, name: str, resources: list[dict[str, Any]]) -> None:
         texts = [canonical_json(r) for r in resources]
         if "bundles" in self.formats:
-            _private_write(
+            _write_private(
                 self._tmp / "bundles" / f"{name}.json",
                 (transaction_json(resources, texts) + "\n").encode(),
             )
@@ -59,20 +59,16 @@ class OutputWriter:
                 handle = self._ndjson.get(kind)
                 if handle is None:
                     path = self._tmp / "ndjson" / f"{kind}.ndjson"
-                    handle = os.fdopen(
-                        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                        "wb",
-                        buffering=1 << 20,
-                    )
+                    handle = open(path, "wb", buffering=1 << 20, opener=private_opener)  # noqa: SIM115
                     self._ndjson[kind] = handle
                 handle.write((text + "\n").encode())
 
     def commit(self, summary_json: str) -> None:
         """Move the finished output into ``out_dir``, replacing an earlier run's files."""
         self._close()
-        _private_write(self._tmp / "summary.json", (summary_json + "\n").encode())
+        _write_private(self._tmp / "summary.json", (summary_json + "\n").encode())
         if self.index:
-            _private_write(self._tmp / "index.csv", _index_csv(self._index))
+            _write_private(self._tmp / "index.csv", _index_csv(self._index))
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name in (*FORMATS, "summary.json", "index.csv"):
             target = self.out_dir / name
@@ -92,12 +88,6 @@ class OutputWriter:
         for handle in self._ndjson.values():
             handle.close()
         self._ndjson.clear()
-
-
-def _private_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new owner-only (0600) file."""
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-        handle.write(data)
 
 
 INDEX_COLUMNS = ("subject", "source", "patient_id", "bundle", "resources")
@@ -123,3 +113,9 @@ def _index_csv(rows: list[tuple[str, ...]]) -> bytes:
     writer.writerow(INDEX_COLUMNS)
     writer.writerows([_cell(c) for c in row] for row in sorted(rows))
     return buffer.getvalue().encode()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to an owner-only (0600) file."""
+    with open(path, "wb", opener=private_opener) as handle:
+        handle.write(data)

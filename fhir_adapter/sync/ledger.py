@@ -28,6 +28,7 @@ from typing import IO
 
 import httpx
 
+from fhir_adapter._private import private_dir, private_opener
 from fhir_adapter.errors import LedgerError
 from fhir_adapter.fhir.keys import ResourceKey
 
@@ -112,29 +113,16 @@ def default_ledger_path(base_dir: Path, server_url: str, study_key: str) -> Path
     return path
 
 
-def _private_folder(folder: Path) -> None:
-    """Create ``folder`` (and parents) owner-only; tighten it if it exists already."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
-
-
-def _private_file(path: Path, *, truncate: bool) -> IO[str]:
-    """Open ``path`` for writing, created 0600, and tightened to 0600 if it existed."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0)
-    descriptor = os.open(path, flags, 0o600)
-    os.fchmod(descriptor, 0o600)
-    return os.fdopen(descriptor, "w")
-
-
 class Ledger:
     """Open (and lock) a ledger; use as a context manager."""
 
     def __init__(self, path: Path, *, server_url: str, study_key: str):
         self.path = Path(path)
         try:
-            _private_folder(self.path.parent)
-            self._lock: IO[str] | None = _private_file(Path(f"{self.path}.lock"), truncate=True)
+            private_dir(self.path.parent)
+            self._lock: IO[str] | None = open(  # noqa: SIM115 - held for the run
+                f"{self.path}.lock", "w", opener=private_opener
+            )
         except OSError as exc:
             raise LedgerError(
                 f"cannot create the ledger {self.path} ({exc.strerror}); choose "
@@ -154,7 +142,7 @@ class Ledger:
         try:
             for suffix in ("", "-wal", "-shm"):
                 if suffix == "" or Path(f"{self.path}{suffix}").exists():
-                    _private_file(Path(f"{self.path}{suffix}"), truncate=False).close()
+                    open(f"{self.path}{suffix}", "a", opener=private_opener).close()
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             self._db.executescript(_SCHEMA)

@@ -1,9 +1,8 @@
-"""Owner-only folders and files for the server's state and log.
+"""Owner-only folders and files: the one place every file holding PHI is created.
 
-HAPI logs request URLs, and a conditional write's match URL carries a business identifier
-(``Patient?identifier=...|A-001``), so the log is as private as the data: 0600 in 0700
-folders. Existing folders and files are tightened too, not only new ones: logs written
-before this rule were world-readable, and the 0700 state folder now hides them all.
+Used for the ledger, ``map`` output and the local server's state and log (HAPI logs match
+URLs carrying business identifiers): 0600 files in 0700 folders. Existing folders and files
+are tightened too, not only new ones, since earlier versions wrote them world-readable.
 """
 
 from __future__ import annotations
