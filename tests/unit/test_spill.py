@@ -28,8 +28,13 @@ REPO = Path(__file__).resolve().parents[2]
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 CHILD = textwrap.dedent("""
+    import signal
     import time
     from pathlib import Path
+
+    # A run started under nohup inherits SIGHUP ignored, and an ignored signal stays ignored
+    # (by design); the child stands for a run in a terminal, where SIGHUP ends the process.
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     import click
 
