@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from fhir_adapter.cli._bad_rows import bad_row_lines, bad_row_options, policy
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
@@ -35,17 +36,12 @@ data_option = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder holding the site export files the mapping names.",
 )
-strict_option = click.option(
-    "--strict",
-    is_flag=True,
-    help="Stop at the first bad row (exit 4) instead of leaving that participant out.",
-)
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable JSON summary on stdout."
 )
 
 
-def print_report(report: MapReport, as_json: bool) -> None:
+def print_report(report: MapReport, as_json: bool, rejects_dir: Path | None = None) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
@@ -63,6 +59,8 @@ def print_report(report: MapReport, as_json: bool) -> None:
     )
     for warning in report.warnings:
         stderr.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
+    for line in bad_row_lines(report, rejects_dir):
+        stderr.print(escape(line), highlight=False)
     for error in report.errors[:_MAX_LISTED_ERRORS]:
         stderr.print(f"[red]row error[/red] {error}", highlight=False, markup=True)
     if len(report.errors) > _MAX_LISTED_ERRORS:
@@ -112,7 +110,7 @@ def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bo
     show_default=True,
     help="What to write.",
 )
-@strict_option
+@bad_row_options("OUT/rejects (none with --deidentify)")
 @click.option(
     "--check-models",
     is_flag=True,
@@ -127,7 +125,9 @@ def map_command(
     data_dir: Path,
     out_dir: Path,
     formats: str,
+    on_bad_row: str,
     strict: bool,
+    rejects_dir: Path | None,
     check_models: bool,
     as_json: bool,
     no_progress: bool,
@@ -136,25 +136,34 @@ def map_command(
 ) -> None:
     """Map a site export to FHIR R4 files, participant by participant.
 
-    A participant with any bad row is left out whole and its errors are listed (file, row,
-    column, rule); the others are written. Exit codes: 0 all mapped, 1 some rows rejected,
-    3 invalid mapping file, 4 bad row in --strict mode or unreadable source file.
+    A bad row is left out with the rows that depend on it (--on-bad-row) and listed
+    (file, row, column, rule, never the value); the rows not mapped go to OUT/rejects/.
+    Exit codes: 0 all mapped, 1 some rows rejected, 3 invalid mapping file, 4 bad row
+    under --on-bad-row stop, or an unreadable source file.
     """
     loaded = load_mapping(mapping_path)
-    mapping = study_run(
-        loaded, data_dir, deid_profile, deid_key_file, strict=strict, check_models=check_models
-    )
     # De-identified output gets no index: it would be the table that re-identifies it.
     writer = OutputWriter(
         out_dir, FORMATS if formats == "both" else (formats,), index=deid_profile is None
     )
     try:
+        mapping = study_run(
+            loaded,
+            data_dir,
+            deid_profile,
+            deid_key_file,
+            on_bad_row=policy(on_bad_row, strict),
+            # Rejects hold source cells: never inside a de-identified result.
+            rejects_dir=rejects_dir or (None if deid_profile else writer.staging_dir / "rejects"),
+            check_models=check_models,
+        )
         run_mapping(mapping, writer, progress=not no_progress and not as_json)
     except BaseException:
         writer.abort()
         raise
     writer.commit(json.dumps(mapping.report.as_dict(), indent=2))
-    print_report(mapping.report, as_json)
+    shown_rejects = rejects_dir or (None if deid_profile else out_dir / "rejects")
+    print_report(mapping.report, as_json, shown_rejects)
     if not as_json:
         wrote = ", ".join(f"{name}/" for name in writer.formats)
         index = "" if deid_profile else ", index.csv (participant → bundle)"
@@ -166,7 +175,7 @@ def map_command(
 @click.command("validate")
 @mapping_option
 @data_option
-@strict_option
+@bad_row_options("none (validate writes no file unless asked)")
 @click.option(
     "--check-models",
     is_flag=True,
@@ -178,7 +187,9 @@ def map_command(
 def validate_command(
     mapping_path: Path,
     data_dir: Path | None,
+    on_bad_row: str,
     strict: bool,
+    rejects_dir: Path | None,
     check_models: bool,
     as_json: bool,
     **server: Any,
@@ -188,7 +199,7 @@ def validate_command(
     With --server, every mapped resource also goes through the server's $validate and the
     issues are reported by severity with their source rows.
     Exit codes: 0 valid, 1 some rows rejected or $validate found errors, 3 invalid mapping
-    file, 4 bad row in --strict mode or unreadable source file, 5 server unreachable.
+    file, 4 bad row under --on-bad-row stop or unreadable source file, 5 server unreachable.
     """
     settings = pop_server_settings(server)
     try:
@@ -215,10 +226,16 @@ def validate_command(
         else:
             stdout.print(f"{loaded.path}: valid mapping (version {loaded.spec.mapping_version})")
         raise SystemExit(EXIT_OK)
-    mapping = StudyMapping(loaded, data_dir, strict=strict, check_models=check_models)
+    mapping = StudyMapping(
+        loaded,
+        data_dir,
+        on_bad_row=policy(on_bad_row, strict),
+        rejects_dir=rejects_dir,
+        check_models=check_models,
+    )
     if not settings["server_url"]:
         run_mapping(mapping, None, progress=not as_json)
-        print_report(mapping.report, as_json)
+        print_report(mapping.report, as_json, rejects_dir)
         raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
     from fhir_adapter.verify import validate_on_server
 
@@ -236,7 +253,7 @@ def validate_command(
             )
         )
     else:
-        print_report(mapping.report, as_json=False)
+        print_report(mapping.report, as_json=False, rejects_dir=rejects_dir)
         counts = ", ".join(f"{n} {sev}" for sev, n in sorted(result.by_severity.items()))
         stdout.print(
             f"$validate on {result.server}: {result.resources:,} resources; "

@@ -12,6 +12,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from fhir_adapter.cli._bad_rows import policy
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._interrupts import stop_signals_interrupt
@@ -19,6 +20,7 @@ from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import print_report
 from fhir_adapter.deid import DeidentifiedStudy
+from fhir_adapter.mapping.dependents import BadRowPolicy
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.sync import (
@@ -36,6 +38,7 @@ from fhir_adapter.sync.report import OUTCOMES
 from fhir_adapter.verify import VerifyReport, verify_study
 
 LEDGER_DIR = Path(".fhir-adapter") / "ledgers"
+REJECTS_DIR = Path(".fhir-adapter") / "rejects"
 
 
 def _now() -> str:
@@ -132,9 +135,27 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 @click.option(
+    "--on-bad-row",
+    type=click.Choice([p.value for p in BadRowPolicy]),
+    default=BadRowPolicy.ROW.value,
+    show_default=True,
+    help="What a bad row costs. row: that row and the rows that depend on it (the "
+    "participant when it is the participant's own row); participant: all of that "
+    "participant's rows; stop: the run (exit 4). Nothing of a participant with a bad row "
+    "is removed from the server.",
+)
+@click.option(
     "--strict",
     is_flag=True,
     help="Stop at the first bad row or the first participant the server refuses.",
+)
+@click.option(
+    "--rejects",
+    "rejects_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the rows not mapped: one CSV per table with file, row, rule and the "
+    "original cells, to correct and run again. Created owner-only (it holds source data). "
+    f"Default: {REJECTS_DIR}/<study>/ (none with --dry-run or --deidentify).",
 )
 @click.option(
     "--take-over",
@@ -152,7 +173,9 @@ def sync_command(
     write_mode: str,
     on_removed: str,
     dry_run: bool,
+    on_bad_row: str,
     strict: bool,
+    rejects_dir: Path | None,
     take_over: bool,
     as_json: bool,
     deid_profile: str | None,
@@ -169,7 +192,16 @@ def sync_command(
     """
     settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
-    mapping = study_run(loaded, data_dir, deid_profile, deid_key_file, strict=strict)
+    if rejects_dir is None and not dry_run and deid_profile is None:
+        rejects_dir = REJECTS_DIR / loaded.spec.study.key
+    mapping = study_run(
+        loaded,
+        data_dir,
+        deid_profile,
+        deid_key_file,
+        on_bad_row=policy(on_bad_row, strict),
+        rejects_dir=rejects_dir,
+    )
     # A de-identified push has its own ledger: its resources and ids are not the source's.
     study_key = loaded.spec.study.key
     if isinstance(mapping, DeidentifiedStudy):
@@ -223,8 +255,8 @@ def sync_command(
                         f"{report.participants_failed} failed; {report.written} written",
                     )
                 )
-    if not as_json and mapping.report.errors:
-        print_report(mapping.report, as_json=False)
+    if not as_json and (mapping.report.errors or mapping.report.rows_left_out):
+        print_report(mapping.report, as_json=False, rejects_dir=rejects_dir)
     print_sync(report, as_json)
     raise SystemExit(EXIT_OK if report.ok else EXIT_ROW_ERRORS)
 

@@ -16,4 +16,6 @@ def deidentify_participant(
     origins = {deidentifier.resource_key(key): origin for key, origin in mapped.origins.items()}
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     assert all(ResourceKey.of(r) in origins for r in resources)
-    return MappedParticipant(key=patient["id"], resources=resources, origins=origins)
+    return MappedParticipant(
+        key=patient["id"], resources=resources, origins=origins, complete=mapped.complete
+    )

@@ -1,13 +1,12 @@
 """The pure mapping engine: one participant's source rows in, checked records or errors out.
 
-No I/O happens here. A participant with any row error yields no records at all, so nothing
-partial ever reaches FHIR; the caller decides whether to go on (default) or stop (strict).
+No I/O happens here. A bad row never yields a record: it is left out with the rows that
+depend on it (``mapping.dependents``), or with the whole participant when the policy says so
+or when it is the participant's own row; the caller decides whether to go on or stop.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,10 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from fhir_adapter.mapping import fields as F
+from fhir_adapter.mapping.dependents import (
+    BadRowPolicy,
+    RejectedRecords,
+    bad_rows,
+    drop_bad_rows,
+    link_dose_changes,
+    settle_references,
+)
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Converted,
     Diagnosis,
+    LeftOut,
     Measurement,
     MedicationRecord,
     Origin,
@@ -46,6 +54,7 @@ class ParticipantResult:
     records: ParticipantRecords | None
     errors: list[RowError] = field(default_factory=list)
     rows_read: int = 0
+    left_out: list[LeftOut] = field(default_factory=list)  # rows dropped with the bad ones
 
 
 class _Rows:
@@ -97,8 +106,9 @@ class _Rows:
 class ParticipantMapper:
     """Compiled once per mapping; ``map`` is called once per participant."""
 
-    def __init__(self, spec: MappingSpec):
+    def __init__(self, spec: MappingSpec, policy: BadRowPolicy = BadRowPolicy.ROW):
         self.spec = spec
+        self.policy = policy
         self.options = {
             name: F.Options.resolve(table, spec.source) for name, table in spec.tables.items()
         }
@@ -191,7 +201,12 @@ class ParticipantMapper:
     # --- mapping -------------------------------------------------------------------------------
 
     def map(self, subject: str, rows: Mapping[str, Sequence[SourceRow]]) -> ParticipantResult:
-        """Map one participant. ``rows`` holds the participant's rows per table name."""
+        """Map one participant. ``rows`` holds the participant's rows per table name.
+
+        Under ``BadRowPolicy.ROW`` a bad row is left out with the rows that depend on it
+        (``mapping.dependents``) and the rest is mapped; a bad participant row, or any bad
+        row under the other policies, leaves the participant out whole.
+        """
         errors: list[RowError] = []
         result = ParticipantResult(subject, None, errors, sum(len(r) for r in rows.values()))
         own = rows.get(self.spec.participants.table, ())
@@ -220,12 +235,52 @@ class ParticipantMapper:
             )
         participant = self._map_participant(own[0], errors)
         if participant is None or errors:
-            return _with_subject_row(result, own[0])
+            return _left_out_whole(result, own[0], rows, "the participant's own row was rejected")
         records = ParticipantRecords(participant)
+        rejected = RejectedRecords()
+        self._map_sections(rows, records, rejected, errors)
+        bad = bad_rows(errors)
+        if errors and self.policy is not BadRowPolicy.ROW:
+            return _left_out_whole(
+                result, own[0], rows, "the participant has rejected rows (--on-bad-row participant)"
+            )
+        if (own[0].file, own[0].number) in bad:
+            return _left_out_whole(result, own[0], rows, "the participant's own row was rejected")
+        drop_bad_rows(records, bad)
+        s = self.spec
+        link_errors, left = settle_references(
+            records,
+            rejected,
+            s.procedures.product.column if s.procedures and s.procedures.product else None,
+            s.products.harvest.column if s.products and s.products.harvest else None,
+        )
+        if link_errors and self.policy is not BadRowPolicy.ROW:
+            errors.extend(link_errors)
+            return _left_out_whole(
+                result, own[0], rows, "the participant has rejected rows (--on-bad-row participant)"
+            )
+        errors.extend(link_errors)
+        records.medications, stopped = link_dose_changes(records.medications, rejected.medications)
+        result.left_out = left + stopped
+        result.records = records
+        if errors:
+            _name_subject_row(result, own[0])
+        return result
+
+    def _map_sections(
+        self,
+        rows: Mapping[str, Sequence[SourceRow]],
+        records: ParticipantRecords,
+        rejected: RejectedRecords,
+        errors: list[RowError],
+    ) -> None:
+        """Every section's records from its rows; what failed goes to ``rejected``."""
+        s = self.spec
+        participant = records.participant
         birth = participant.birth_date
-        if self.spec.diagnosis:
+        if s.diagnosis:
             records.diagnosis = self._map_diagnosis(
-                rows.get(self.spec.diagnosis.table, ()), participant, errors
+                rows.get(s.diagnosis.table, ()), participant, errors
             )
         for compiled in self._observations:
             table_rows = rows.get(compiled[1].table, ())
@@ -236,49 +291,31 @@ class ParticipantMapper:
         _no_duplicates(
             records.measurements, lambda m: (m.visit, m.analyte), "visit and analyte", errors
         )
-        if self.spec.procedures:
+        if s.procedures:
+            table_rows = rows.get(s.procedures.table, ())
             self._map_rows(
-                rows.get(self.spec.procedures.table, ()),
-                self._make_procedure,
-                records.procedures,
-                errors,
-                birth,
-            )
+                table_rows, self._make_procedure, records.procedures, errors, birth,
+                rejected.procedures,
+            )  # fmt: skip
             _no_duplicates(records.procedures, lambda r: r.id, "procedure id", errors)
-        if self.spec.products:
+        if s.products:
             self._map_rows(
-                rows.get(self.spec.products.table, ()),
-                self._make_product,
-                records.products,
-                errors,
-                birth,
-            )
+                rows.get(s.products.table, ()), self._make_product, records.products, errors,
+                birth, rejected.products,
+            )  # fmt: skip
             _no_duplicates(records.products, lambda r: r.id, "product id", errors)
-        if self.spec.medications:
+        if s.medications:
             self._map_rows(
-                rows.get(self.spec.medications.table, ()),
-                self._make_medication,
-                records.medications,
-                errors,
-                birth,
-            )
+                rows.get(s.medications.table, ()), self._make_medication, records.medications,
+                errors, birth, rejected.medications,
+            )  # fmt: skip
             _no_duplicates(records.medications, lambda r: r.line, "medication line", errors)
-            records.medications = _mark_dose_changes(records.medications)
-        if self.spec.adverse_events:
+        if s.adverse_events:
             self._map_rows(
-                rows.get(self.spec.adverse_events.table, ()),
-                self._make_adverse,
-                records.adverse_events,
-                errors,
-                birth,
-            )
+                rows.get(s.adverse_events.table, ()), self._make_adverse, records.adverse_events,
+                errors, birth,
+            )  # fmt: skip
             _no_duplicates(records.adverse_events, lambda r: r.id, "adverse event id", errors)
-        if not errors:  # links are only meaningful when every row was read
-            self._check_links(records, errors)
-        if errors:
-            return _with_subject_row(result, own[0])
-        result.records = records
-        return result
 
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
         r = _Rows(row, errors)
@@ -496,12 +533,15 @@ class ParticipantMapper:
         out: list[Any],
         errors: list[RowError],
         birth: str | None,
+        rejected: list[Any] | None = None,
     ) -> None:
         for row in rows:
             r = _Rows(row, errors, birth)
             record = make(r)
             if not r.failed and record is not None:
                 out.append(record)
+            elif rejected is not None and record is not None:
+                rejected.append(record)
 
     def _make_procedure(self, r: _Rows) -> ProcedureRecord:
         pid, kind, date, route, site, product = (r.get(x) for x in self._procedure)
@@ -560,37 +600,6 @@ class ParticipantMapper:
         r.after_birth(onset, self.spec.adverse_events.onset)
         return AdverseEventRecord(aid, onset, term, severity, serious, outcome, r.origin)
 
-    def _check_links(self, records: ParticipantRecords, errors: list[RowError]) -> None:
-        """References between a participant's own rows must resolve (product ↔ procedure)."""
-        products = {p.id for p in records.products}
-        procedures = {p.id for p in records.procedures}
-        if self.spec.procedures and self.spec.procedures.product:
-            column = self.spec.procedures.product.column
-            for proc in records.procedures:
-                if proc.product and proc.product not in products:
-                    errors.append(
-                        RowError(
-                            proc.origin.file,
-                            proc.origin.row,
-                            column,
-                            "unknown-reference",
-                            "no such cell product for this participant",
-                        )
-                    )
-        if self.spec.products and self.spec.products.harvest:
-            column = self.spec.products.harvest.column
-            for product in records.products:
-                if product.harvest and product.harvest not in procedures:
-                    errors.append(
-                        RowError(
-                            product.origin.file,
-                            product.origin.row,
-                            column,
-                            "unknown-reference",
-                            "no such harvest procedure for this participant",
-                        )
-                    )
-
 
 @functools.lru_cache(maxsize=256)
 def _is_ucum(code: str) -> bool:
@@ -599,41 +608,6 @@ def _is_ucum(code: str) -> bool:
     except UnitError:
         return False
     return True
-
-
-def _mark_dose_changes(lines: list[MedicationRecord]) -> list[MedicationRecord]:
-    """Link a line that ends to the line carrying the same drug on at another dose.
-
-    The convention of the exports (docs/mapping.md): a dose change ends the old line and
-    starts a new line of the same drug on the same day or the next. Such an end is a dose
-    change, not a stopped drug. Only full dates are compared; the first match is taken.
-    """
-    starts: dict[str, list[tuple[dt.date, str]]] = {}
-    for line in lines:
-        day = _full_date(line.start)
-        if day is not None:
-            starts.setdefault(line.drug, []).append((day, line.line))
-    out = []
-    for line in lines:
-        end = _full_date(line.end) if line.end else None
-        follower = None
-        if end is not None:
-            follower = next(
-                (
-                    number
-                    for day, number in sorted(starts.get(line.drug, []))
-                    if number != line.line and 0 <= (day - end).days <= 1
-                ),
-                None,
-            )
-        out.append(dataclasses.replace(line, continued_by=follower) if follower else line)
-    return out
-
-
-def _full_date(text: str | None) -> dt.date | None:
-    if text is None or len(text) != 10:
-        return None
-    return dt.date.fromisoformat(text)
 
 
 def _table_of(mapper: ParticipantMapper, row: SourceRow) -> str:
@@ -646,25 +620,55 @@ def _table_of(mapper: ParticipantMapper, row: SourceRow) -> str:
 def _no_duplicates(
     records: Sequence[Any], key: Callable[[Any], Any], what: str, errors: list[RowError]
 ) -> None:
-    seen: set[Any] = set()
+    """Every row of a group sharing one key is an error: which of them is right cannot be
+    told, so none is kept in place of the others."""
+    groups: dict[Any, list[Any]] = {}
     for record in records:
-        k = key(record)
-        if k in seen:
+        groups.setdefault(key(record), []).append(record)
+    reported: set[tuple[str, int]] = set()  # a wide row has several values: one error
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        rows = ", ".join(str(r.origin.row) for r in group)
+        for record in group:
+            if (record.origin.file, record.origin.row) in reported:
+                continue
+            reported.add((record.origin.file, record.origin.row))
             errors.append(
                 RowError(
                     record.origin.file,
                     record.origin.row,
                     None,
                     "duplicate",
-                    f"a second row with the same {what}",
+                    f"rows {rows} have the same {what}; which one is right cannot be told",
                 )
             )
-        seen.add(k)
 
 
-def _with_subject_row(result: ParticipantResult, row: SourceRow) -> ParticipantResult:
+def _name_subject_row(result: ParticipantResult, row: SourceRow) -> None:
+    """Each error names the participant's own row, so the person can be found (no PHI)."""
     origin = Origin(row.file, row.number)
-    result.errors = [
+    result.errors[:] = [
         RowError(e.file, e.row, e.column, e.rule, e.message, origin) for e in result.errors
+    ]
+
+
+def _left_out_whole(
+    result: ParticipantResult,
+    row: SourceRow,
+    rows: Mapping[str, Sequence[SourceRow]],
+    reason: str,
+) -> ParticipantResult:
+    """The participant is not mapped: its rows without an error are left out with the bad."""
+    _name_subject_row(result, row)
+    bad = bad_rows(result.errors)
+    own = (row.file, row.number)
+    cause = own if own in bad else next(iter(sorted(bad)), None)
+    because = Origin(*cause) if cause else None
+    result.left_out = [
+        LeftOut(r.file, r.number, reason, because)
+        for table_rows in rows.values()
+        for r in table_rows
+        if (r.file, r.number) not in bad
     ]
     return result

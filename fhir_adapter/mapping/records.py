@@ -36,6 +36,21 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A row that broke no rule but was not mapped because a rejected row it depends on was
+    (``because``), e.g. an infusion whose cell-product row was rejected. Never a value."""
+
+    file: str
+    row: int
+    reason: str
+    because: Origin | None = None
+
+    def __str__(self) -> str:
+        cause = f" (because of {self.because.file} row {self.because.row})" if self.because else ""
+        return f"{self.file} row {self.row}: left out: {self.reason}{cause}"
+
+
+@dataclass(frozen=True, slots=True)
 class Participant:
     subject: str
     sex: str | None

@@ -34,6 +34,12 @@ class OutputWriter:
         for name in formats:
             (self._tmp / name).mkdir(mode=0o700)
 
+    @property
+    def staging_dir(self) -> Path:
+        """Where the output is assembled: what else belongs in the result (the rejects
+        folder) is written here, to be moved into place with it."""
+        return self._tmp
+
     def write_study(self, resources: list[dict[str, Any]]) -> None:
         self._write("study", resources)
 
@@ -70,7 +76,7 @@ class OutputWriter:
         if self.index:
             _write_private(self._tmp / "index.csv", _index_csv(self._index))
         self.out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in (*FORMATS, "summary.json", "index.csv"):
+        for name in (*FORMATS, "summary.json", "index.csv", "rejects"):
             target = self.out_dir / name
             if target.is_dir():
                 shutil.rmtree(target)

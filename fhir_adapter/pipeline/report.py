@@ -14,9 +14,12 @@ class MapReport:
     mapping: str
     mapping_version: str
     rows_read: int = 0
-    rows_rejected: int = 0
-    participants_mapped: int = 0
+    rows_rejected: int = 0  # rows that broke a rule
+    rows_left_out: int = 0  # rows that broke none, not mapped with a rejected one
+    participants_mapped: int = 0  # of which participants_partial miss some rows
+    participants_partial: int = 0
     participants_rejected: int = 0
+    rejects_written: int | None = None  # rows in the rejects folder, when one was asked for
     resources: Counter[str] = field(default_factory=Counter)
     errors: list[RowError] = field(default_factory=list)
     model_problems: list[str] = field(default_factory=list)
@@ -37,8 +40,11 @@ class MapReport:
             "mapping_version": self.mapping_version,
             "rows_read": self.rows_read,
             "rows_rejected": self.rows_rejected,
+            "rows_left_out": self.rows_left_out,
             "participants_mapped": self.participants_mapped,
+            "participants_partial": self.participants_partial,
             "participants_rejected": self.participants_rejected,
+            "rejects_written": self.rejects_written,
             "resources": dict(sorted(self.resources.items())),
             "resources_total": sum(self.resources.values()),
             "errors": [

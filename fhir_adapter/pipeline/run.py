@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
 from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.consistency import study_status_warnings
+from fhir_adapter.mapping.dependents import BadRowPolicy, bad_rows
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.loader import LoadedMapping
-from fhir_adapter.mapping.records import Origin, RowError
+from fhir_adapter.mapping.records import LeftOut, Origin, RowError
 from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
+from fhir_adapter.pipeline.rejects import RejectsWriter
 from fhir_adapter.pipeline.report import MapReport
 from fhir_adapter.pipeline.spill import Spill
 from fhir_adapter.sources.row import SourceRow
@@ -35,6 +38,9 @@ class MappedParticipant:
     key: str
     resources: list[Resource]
     origins: dict[ResourceKey, Origin]  # the source row each resource came from
+    # False when some of the participant's rows were rejected or left out: what is missing
+    # may still be on the server, so a sync must not take it for removed from the source.
+    complete: bool = True
 
 
 def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
@@ -87,8 +93,11 @@ def structure_errors(built: list[tuple[Resource, Origin]]) -> list[RowError]:
 class StudyMapping:
     """Streams a study's participants; fills ``report`` as it goes.
 
-    ``strict`` raises ``SourceDataError`` at the first row error instead of leaving the
-    participant out; ``check_models`` also validates every resource with the R4B models.
+    ``on_bad_row`` says what a row error costs (``BadRowPolicy``): by default the row and
+    the rows that depend on it; ``participant`` leaves the participant out whole; ``stop``
+    (or ``strict``) raises ``SourceDataError`` at the first row error. ``rejects_dir``
+    receives every row not mapped (``pipeline.rejects``). ``check_models`` also validates
+    every resource with the R4B models.
     """
 
     def __init__(
@@ -97,18 +106,23 @@ class StudyMapping:
         data_dir: Path,
         *,
         strict: bool = False,
+        on_bad_row: BadRowPolicy | None = None,
+        rejects_dir: Path | None = None,
         check_models: bool = False,
         spill_dir: Path | None = None,
     ):
         self.mapping = mapping
         self.spec = mapping.spec
         self.data_dir = Path(data_dir)
-        self.strict = strict
+        self.on_bad_row = BadRowPolicy.STOP if strict else (on_bad_row or BadRowPolicy.ROW)
+        self.strict = self.on_bad_row is BadRowPolicy.STOP
+        self.rejects_dir = rejects_dir
         self.check_models = check_models
         self.spill_dir = spill_dir
-        self.mapper = ParticipantMapper(self.spec)
+        self.mapper = ParticipantMapper(self.spec, self.on_bad_row)
         self.factory = ResourceFactory(self.spec, mapping.name)
         self.report = MapReport(mapping.name, self.spec.mapping_version)
+        self._rejects: RejectsWriter | None = None
 
     def study_resources(self) -> list[Resource]:
         """The ResearchStudy; built from the mapping file alone, so a structural problem in
@@ -133,8 +147,9 @@ class StudyMapping:
         """
         subject_columns = self.mapper.subject_columns()
         statuses: Counter[str] = Counter()
-        with Spill(self.spill_dir) as spill:
-            for table, columns in columns_by_table(self.spec).items():
+        columns = columns_by_table(self.spec)
+        with Spill(self.spill_dir) as spill, self._rejects_writer(columns):
+            for table, table_columns in columns.items():
                 spec = self.spec.tables[table]
                 options = Options.resolve(spec, self.spec.source)
                 rows = read_table(
@@ -143,41 +158,59 @@ class StudyMapping:
                     delimiter=options.delimiter,
                     encoding=options.encoding,
                     sheet=spec.sheet,
-                    required_columns=columns,
+                    required_columns=table_columns,
                     table=table,
                     subject_column=subject_columns[table],
                 )
-                header = columns
                 spill.add_table(
-                    table, header, self._keyed(rows, subject_columns[table], options, on_rows)
+                    table,
+                    table_columns,
+                    self._keyed(table, rows, subject_columns[table], options, on_rows),
                 )
             for subject, rows_by_table in spill.participants():
                 result = self.mapper.map(subject, rows_by_table)
-                if result.errors:
-                    known = self.spec.participants.table in rows_by_table
-                    if known:
+                self._account(result.errors, result.left_out, rows_by_table)
+                if result.records is None:
+                    if self.spec.participants.table in rows_by_table:
                         self.report.rejected_keys.append(
                             registry.resource_id(self.spec.study.key, "Patient", subject)
                         )
-                    self._reject(result.errors, result.rows_read, participant=known)
+                        self.report.participants_rejected += 1
                     continue
-                assert result.records is not None
                 built = self.factory.participant(result.records)
                 broken = structure_errors(built)
                 if broken:
                     self.report.rejected_keys.append(built[0][0]["id"])
-                    self._reject(broken, result.rows_read, participant=True)
+                    self.report.participants_rejected += 1
+                    self._account(broken, [], rows_by_table)
                     continue
                 resources = [r for r, _ in built]
                 self._count_and_check(resources)
                 self.report.participants_mapped += 1
+                complete = not result.errors and not result.left_out
+                if not complete:
+                    self.report.participants_partial += 1
                 statuses[result.records.participant.status] += 1
                 yield MappedParticipant(
                     key=resources[0]["id"],
                     resources=resources,
                     origins={ResourceKey.of(r): o for r, o in built},
+                    complete=complete,
                 )
         self.report.warnings.extend(study_status_warnings(self.spec.study.status, statuses))
+
+    @contextmanager
+    def _rejects_writer(self, columns: dict[str, list[str]]) -> Iterator[None]:
+        if self.rejects_dir is None:
+            yield
+            return
+        with RejectsWriter(self.rejects_dir, columns) as writer:
+            self._rejects = writer
+            try:
+                yield
+            finally:
+                self._rejects = None
+                self.report.rejects_written = writer.rows_written
 
     def all_resources(self) -> Iterator[tuple[Resource, Origin | None]]:
         """Every resource of the study with its source row (None for study-level ones)."""
@@ -189,6 +222,7 @@ class StudyMapping:
 
     def _keyed(
         self,
+        table: str,
         rows: Iterator[SourceRow],
         subject_column: str,
         options: Options,
@@ -204,34 +238,55 @@ class StudyMapping:
                 pending = 0
             subject = str(row.values.get(subject_column, "")).strip()
             if not subject or subject in missing:
-                self._reject(
-                    [
-                        RowError(
-                            row.file,
-                            row.number,
-                            subject_column,
-                            "required",
-                            "a participant identifier is required",
-                        )
-                    ],
-                    1,
-                    participant=False,
+                error = RowError(
+                    row.file,
+                    row.number,
+                    subject_column,
+                    "required",
+                    "a participant identifier is required",
                 )
+                self._account([error], [], {table: [row]})
                 continue
             yield subject, row
         if on_rows is not None and pending:
             on_rows(pending)
 
-    def _reject(self, errors: list[RowError], rows: int, *, participant: bool) -> None:
-        if self.strict:
+    def _account(
+        self,
+        errors: list[RowError],
+        left_out: list[LeftOut],
+        rows_by_table: Mapping[str, Sequence[SourceRow]],
+    ) -> None:
+        """Count and list what was not mapped, and write it to the rejects folder; under
+        ``stop`` the first error ends the run instead."""
+        if not errors and not left_out:
+            return
+        if errors and self.strict:
             first = errors[0]
             raise SourceDataError(
                 first.message, file=first.file, row=first.row, column=first.column, rule=first.rule
             )
         self.report.errors.extend(errors)
-        self.report.rows_rejected += rows
-        if participant:
-            self.report.participants_rejected += 1
+        bad = bad_rows(errors)
+        self.report.rows_rejected += len(bad)
+        self.report.rows_left_out += len(left_out)
+        if self._rejects is None:
+            return
+        where = {
+            (row.file, row.number): (table, row)
+            for table, table_rows in rows_by_table.items()
+            for row in table_rows
+        }
+        by_row: dict[tuple[str, int], list[RowError]] = {}
+        for error in errors:
+            if error.row is not None:
+                by_row.setdefault((error.file, error.row), []).append(error)
+        for key, problems in sorted(by_row.items()):
+            if key in where:
+                self._rejects.rejected(*where[key], problems)
+        for left in left_out:
+            if (left.file, left.row) in where:
+                self._rejects.left_out(*where[(left.file, left.row)], left)
 
     def _count_and_check(self, resources: list[Resource]) -> None:
         for resource in resources:

@@ -193,13 +193,18 @@ class SyncEngine:
             if k not in self.audit.missing
         }
 
-    def _plan(self, key: str, label: str, resources: list[dict[str, Any]]) -> ParticipantPlan:
-        return plan_participant(key, label, resources, self._known(key), self.options.removal)
+    def _plan(
+        self, key: str, label: str, resources: list[dict[str, Any]], complete: bool = True
+    ) -> ParticipantPlan:
+        """What to send for one participant. Of a participant with rejected rows nothing is
+        removed: what its bad rows held may still be right on the server."""
+        removal = self.options.removal if complete else RemovalPolicy.KEEP
+        return plan_participant(key, label, resources, self._known(key), removal)
 
     def _job(self, participant: MappedParticipant) -> _Job:
         first = participant.origins[ResourceKey("Patient", participant.key)]
         label = f"{first.file} row {first.row}"
-        plan = self._plan(participant.key, label, participant.resources)
+        plan = self._plan(participant.key, label, participant.resources, participant.complete)
         if self.options.dry_run:
             plan.subject = _subject_of(participant.resources)
         return _Job(plan, participant.origins)

@@ -1,19 +1,28 @@
-"""Each class of bad row: named precisely, participant left out whole, others proceed."""
+"""Each class of bad row: named precisely; under ``--on-bad-row participant`` the participant
+is left out whole, under the default ``row`` exactly the bad row and its dependents."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
 from fhir_adapter.errors import SourceDataError
+from fhir_adapter.fhir.keys import ResourceKey
+from fhir_adapter.mapping.dependents import BadRowPolicy
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 
 
-def _run(study_a_mapping, directory, strict=False):
+def _run(study_a_mapping, directory, strict=False, on_bad_row=None, rejects_dir=None):
     mapping = StudyMapping(
-        load_mapping(study_a_mapping), directory, strict=strict, check_models=True
+        load_mapping(study_a_mapping),
+        directory,
+        strict=strict,
+        on_bad_row=on_bad_row,
+        rejects_dir=rejects_dir,
+        check_models=True,
     )
     participants = list(mapping.participants())
     return mapping.report, participants
@@ -47,11 +56,13 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize(("table", "index", "column", "value", "rule"), BAD_ROWS)
-def test_bad_row_rejects_the_participant_whole(
+def test_bad_row_rejects_the_participant_whole_under_participant_policy(
     tmp_path, tables, write_export, study_a_mapping, table, index, column, value, rule
 ):
     tables[table][index][column] = value
-    report, participants = _run(study_a_mapping, write_export(tmp_path, tables))
+    report, participants = _run(
+        study_a_mapping, write_export(tmp_path, tables), on_bad_row=BadRowPolicy.PARTICIPANT
+    )
     assert [p.key for p in participants] == [
         p.key
         for p in _run(
@@ -70,10 +81,95 @@ def test_bad_row_rejects_the_participant_whole(
         r["id"] for p in participants for r in p.resources if r["resourceType"] == "Patient"
     }
     assert len(patient_ids) == 1
-    # The rejected participant's rows all count as rejected.
-    assert report.rows_rejected == sum(
-        1 for rows in tables.values() for row in rows if "A-001" in row.values()
+    # The bad row is rejected; the participant's other rows are left out with it.
+    assert report.rows_rejected == 1
+    assert (
+        report.rows_left_out
+        == sum(1 for rows in tables.values() for row in rows if "A-001" in row.values()) - 1
     )
+
+
+# Under the default policy: (bad rows, rows left out with them) of A-001, as (file, row).
+SUBJECT_ROWS_OF_A001 = {
+    ("visits.csv", 2), ("procedures.csv", 2), ("procedures.csv", 3), ("cell_products.csv", 2),
+    ("medications.csv", 2), ("medications.csv", 3), ("adverse_events.csv", 2),
+}  # fmt: skip
+LOST_UNDER_ROW_POLICY = {
+    "visits.csv": (set(), False),
+    "subjects.csv": (SUBJECT_ROWS_OF_A001, True),  # the participant's own row: all go
+    "medications.csv": (set(), False),  # line 1 bad: line 2 does not depend on it
+    "cell_products.csv": ({("procedures.csv", 3)}, False),  # the infusion of that product
+    "procedures.csv": (set(), False),  # the infusion with a dangling reference is the bad row
+    "adverse_events.csv": (set(), False),
+}
+
+
+@pytest.mark.parametrize(("table", "index", "column", "value", "rule"), BAD_ROWS)
+def test_bad_row_loses_exactly_that_row_and_its_dependents(
+    tmp_path, tables, write_export, study_a_mapping, table, index, column, value, rule
+):
+    clean = {
+        r["id"]: (r, p.origins[ResourceKey.of(r)], p.key)
+        for p in _run(study_a_mapping, write_export(tmp_path / "clean", tables))[1]
+        for r in p.resources
+    }
+    a001 = next(key for _, o, key in clean.values() if (o.file, o.row) == ("subjects.csv", 2))
+    tables[table][index][column] = value
+    rejects = tmp_path / "rejects"
+    report, participants = _run(
+        study_a_mapping, write_export(tmp_path / "bad", tables), rejects_dir=rejects
+    )
+    (error,) = report.errors
+    assert (error.file, error.row, error.column, error.rule) == (table, index + 2, column, rule)
+    left_rows, whole = LOST_UNDER_ROW_POLICY[table]
+    assert report.rows_rejected == 1 and report.rows_left_out == len(left_rows)
+    assert report.participants_rejected == int(whole)
+    assert report.participants_partial == int(not whole)
+    lost = left_rows | {(table, index + 2)}
+    mapped = {r["id"]: r for p in participants for r in p.resources}
+    for rid, (resource, origin, owner) in clean.items():
+        if whole and owner == a001:
+            assert rid not in mapped
+        elif resource["resourceType"] == "Provenance":  # lists the targets: changes with them
+            continue
+        elif (origin.file, origin.row) in lost:
+            assert rid not in mapped, (origin, resource["resourceType"])
+        else:
+            assert mapped.get(rid) == resource, (origin, resource["resourceType"])
+    # Only the participant with a lost row is incomplete (a sync then removes none of it).
+    assert [p.key for p in participants if not p.complete] == ([] if whole else [a001])
+    # The rejects folder holds the bad row and the rows left out, with their cells.
+    written = {
+        (line["source_file"], int(line["source_row"])): line
+        for path in rejects.glob("*.csv")
+        for line in csv.DictReader(path.open(encoding="utf-8"))
+    }
+    assert set(written) == lost
+    assert written[(table, index + 2)]["outcome"] == "rejected"
+    assert written[(table, index + 2)]["problem_rule"] == rule
+    assert written[(table, index + 2)][column] == value
+    assert oct(rejects.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_dose_change_line_is_left_out_with_its_rejected_continuation(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    tables["medications.csv"][1]["dose"] = "abc"  # line 2 carries metformin on at 500 mg
+    rejects = tmp_path / "rejects"
+    report, participants = _run(
+        study_a_mapping, write_export(tmp_path / "data", tables), rejects_dir=rejects
+    )
+    assert [(e.file, e.row, e.rule) for e in report.errors] == [("medications.csv", 3, "number")]
+    lines = list(csv.DictReader((rejects / "medications.csv").open(encoding="utf-8")))
+    assert [(line["source_row"], line["outcome"]) for line in lines] == [
+        ("3", "rejected"),
+        ("2", "left out"),  # its end on 2019-03-01 must not read as a stopped drug
+    ]
+    assert "medications.csv row 3" in lines[1]["problem_message"]
+    statements = [
+        r for p in participants for r in p.resources if r["resourceType"] == "MedicationStatement"
+    ]
+    assert len(statements) == 1  # A-002's only
 
 
 def test_unknown_subject_is_reported_and_others_proceed(
@@ -87,11 +183,16 @@ def test_unknown_subject_is_reported_and_others_proceed(
     assert "A-999" not in str(error)
 
 
-def test_duplicate_visit_row(tmp_path, tables, write_export, study_a_mapping):
+def test_duplicate_visit_rows_are_both_rejected(tmp_path, tables, write_export, study_a_mapping):
     tables["visits.csv"].append(dict(tables["visits.csv"][0]))
-    report, _ = _run(study_a_mapping, write_export(tmp_path, tables))
-    assert {e.rule for e in report.errors} == {"duplicate"}
-    assert report.participants_mapped == 1
+    report, participants = _run(study_a_mapping, write_export(tmp_path, tables))
+    assert [(e.file, e.row, e.rule) for e in report.errors] == [
+        ("visits.csv", 2, "duplicate"),
+        ("visits.csv", 4, "duplicate"),
+    ]  # which of the two is right cannot be told: neither is kept
+    assert "rows 2, 4" in report.errors[0].message
+    assert report.participants_mapped == 2 and report.participants_partial == 1
+    assert report.resources["Observation"] == 6  # A-002's only
 
 
 def test_strict_mode_stops_at_the_first_error(tmp_path, tables, write_export, study_a_mapping):
