@@ -59,13 +59,17 @@ class Schedule:
         if self.frequency < 1 or self.period <= 0:
             raise FrequencyError("a schedule needs at least one administration per period")
 
-
-def _day(frequency: int) -> Schedule:
-    return Schedule(frequency, Decimal(1), "d")
+    @classmethod
+    def times_a_day(cls, count: int) -> Schedule:
+        """``count`` administrations per day (what a ``times_per_day`` column says)."""
+        return cls(count, Decimal(1), "d")
 
 
 # Latin abbreviations with one reading (quaque die, bis/ter/quater in die, omni die).
-_ABBREVIATIONS = {"qd": _day(1), "od": _day(1), "bid": _day(2), "tid": _day(3), "qid": _day(4)}
+_ABBREVIATIONS = {
+    name: Schedule.times_a_day(count)
+    for name, count in (("qd", 1), ("od", 1), ("bid", 2), ("tid", 3), ("qid", 4))
+}
 _WORD_COUNTS = {"once": 1, "twice": 2}
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _PER_UNIT: dict[str, PeriodUnit] = {
@@ -131,7 +135,7 @@ def _day_pattern(match: re.Match[str]) -> Schedule:
         )
     if "1" not in positions:
         raise FrequencyError("the pattern has no administration (every position is 0)")
-    return _day(positions.count("1"))
+    return Schedule.times_a_day(positions.count("1"))
 
 
 _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Schedule]], ...] = (
@@ -141,8 +145,8 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Schedule]], ...] 
     (_DAY_PATTERN, _day_pattern),
 )
 _WHOLE_WORDS = {
-    "daily": _day(1),
-    "everyday": _day(1),
+    "daily": Schedule.times_a_day(1),
+    "everyday": Schedule.times_a_day(1),
     "weekly": Schedule(1, Decimal(1), "wk"),
     "everyweek": Schedule(1, Decimal(1), "wk"),
     **_ABBREVIATIONS,
