@@ -3,11 +3,14 @@ texts that must be refused rather than guessed."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from fhir_adapter.mapping.frequency import (
     ACCEPTED_FORMS,
@@ -169,3 +172,52 @@ def test_any_text_gives_a_schedule_or_a_frequency_error(text: str) -> None:
         return
     assert schedule.frequency >= 1 and schedule.period > 0
     assert schedule.period_unit in ("h", "d", "wk")
+
+
+# --- docs/mapping.md says what the parser does ----------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "mapping.md"
+
+
+def _docs_section() -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("### Medication frequency")
+    return text[start : text.index("\n## ", start)]
+
+
+def _table_rows() -> list[tuple[list[str], str, str, str]]:
+    rows = []
+    for line in _docs_section().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows.append((re.findall(r"`([^`]+)`", cells[0]), *cells[1:]))
+    return rows
+
+
+def test_every_text_in_the_docs_table_reads_as_its_row_says() -> None:
+    rows = _table_rows()
+    assert len(rows) >= 12
+    for texts, frequency, period, unit in rows:
+        for text in texts:
+            schedule = parse_frequency(text)
+            if frequency == "N":
+                expected_frequency = int(re.search(r"[0-9]+", text)[0])  # type: ignore[index]
+            elif frequency == "number of 1s":
+                expected_frequency = text.count("1")
+            else:
+                expected_frequency = int(frequency)
+            assert schedule == Schedule(expected_frequency, Decimal(period), unit), text  # type: ignore[arg-type]
+
+
+def test_the_docs_table_shows_every_accepted_form() -> None:
+    documented = {text for texts, *_ in _table_rows() for text in texts}
+    assert set(ACCEPTED_FORMS) <= documented
+
+
+def test_the_docs_example_maps_onto_accepted_forms() -> None:
+    block = re.search(r"```yaml\n(medications:.*?)```", _docs_section(), re.S)
+    assert block is not None
+    table = YAML(typ="safe").load(block[1])["medications"]["frequency"]["map"]
+    schedules = {local: parse_frequency(target) for local, target in table.items()}
+    assert schedules["morning and night"] == Schedule(2, Decimal(1), "d")
+    assert schedules["q8h"] == Schedule(1, Decimal(8), "h")
