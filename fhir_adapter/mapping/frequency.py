@@ -94,7 +94,11 @@ _UNIT_WORDS: dict[str, PeriodUnit] = {
 
 _NUMBER = r"[0-9]{1,3}"
 _TIMES = "|".join(
-    [rf"(?P<n>{_NUMBER})(?:x|times?)", *_WORD_COUNTS, f"(?:{'|'.join(_NUMBER_WORDS)})times?"]
+    [
+        rf"(?P<n>{_NUMBER})(?:x|times?)",
+        f"(?P<word>{'|'.join(_NUMBER_WORDS)})times?",
+        f"(?P<adverb>{'|'.join(_WORD_COUNTS)})",
+    ]
 )
 _COUNT_PER = re.compile(f"(?P<count>{_TIMES})(?P<per>{'|'.join(map(re.escape, _PER_UNIT))})")
 _EVERY = re.compile(f"every(?P<n>{_NUMBER}|other)(?P<unit>{'|'.join(_UNIT_WORDS)})")
@@ -103,15 +107,13 @@ _DAY_PATTERN = re.compile(r"[0-9](?:-[0-9]){2,3}")
 _SPLIT_NUMBER = re.compile(r"[0-9]\s+[0-9]")  # "1 2x/day": 12 or a typo, never joined
 
 
-def _count(word: str) -> int:
-    if word in _WORD_COUNTS:
-        return _WORD_COUNTS[word]
-    return _NUMBER_WORDS[word.removesuffix("times")]
-
-
 def _count_per(match: re.Match[str]) -> Schedule:
-    number = match["n"]
-    frequency = int(number) if number is not None else _count(match["count"])
+    if match["n"] is not None:
+        frequency = int(match["n"])
+    elif match["word"] is not None:
+        frequency = _NUMBER_WORDS[match["word"]]
+    else:
+        frequency = _WORD_COUNTS[match["adverb"]]
     return Schedule(frequency, Decimal(1), _PER_UNIT[match["per"]])
 
 

@@ -50,6 +50,10 @@ ACCEPTED = {
     "twice a day": (2, 1, "d"),
     "three times daily": (3, 1, "d"),
     "four times daily": (4, 1, "d"),
+    "three time daily": (3, 1, "d"),
+    "one time a day": (1, 1, "d"),
+    "six times a day": (6, 1, "d"),
+    "two times a week": (2, 1, "wk"),
     "daily": (1, 1, "d"),
     "every day": (1, 1, "d"),
     "1-0-1": (2, 1, "d"),
@@ -164,7 +168,38 @@ def test_day_pattern_counts_its_ones(positions: list[str]) -> None:
     assert schedule == Schedule(positions.count("1"), Decimal(1), "d")
 
 
-@given(st.text(max_size=20))
+_PIECES = st.sampled_from(
+    [
+        "1",
+        "2",
+        "x",
+        "/",
+        "day",
+        "week",
+        "times",
+        "time",
+        "once",
+        "twice",
+        "three",
+        "a",
+        "per",
+        "daily",
+        "weekly",
+        "every",
+        "other",
+        "hours",
+        "h",
+        "q",
+        "-",
+        "0",
+        " ",
+        "bid",
+        "days",
+    ]
+)
+
+
+@given(st.text(max_size=20) | st.lists(_PIECES, max_size=6).map("".join))
 def test_any_text_gives_a_schedule_or_a_frequency_error(text: str) -> None:
     try:
         schedule = parse_frequency(text)
