@@ -15,6 +15,7 @@ from fhir_adapter.fhir import extensions as ext
 from fhir_adapter.fhir.ids import natural_key, with_resource_key_tag
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.kinds import registry
+from fhir_adapter.mapping.frequency import Schedule
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Measurement,
@@ -73,11 +74,12 @@ def _dosage(r: MedicationRecord, route: dict[str, Any]) -> dict[str, Any]:
     """One Dosage (https://hl7.org/fhir/R4/dosage.html) with only what the row says.
 
     A blank dose or frequency leaves its element out (FHIR has no null). The dose taken is
-    always ``doseAndRate.doseQuantity`` with ``timing.repeat`` saying how often, so the total
-    per day is dose × frequency / period for every statement. A daily total (``daily_total``)
+    always ``doseAndRate.doseQuantity`` per administration with ``timing.repeat`` saying how
+    often (``frequency`` per ``period`` ``periodUnit``), so the total per day is
+    dose × frequency / (period in days) for every statement. A daily total (``daily_total``)
     is written as that dose once per day, flagged (``dosage-daily-total``) because how it was
     split over the day was not recorded; a blank frequency never turns a per-administration
-    dose into a total.
+    dose into a total, and ``maxDosePerPeriod`` (a limit, not a dose taken) is never used.
     """
     dose = None
     if r.dose is not None:
@@ -93,21 +95,37 @@ def _dosage(r: MedicationRecord, route: dict[str, Any]) -> dict[str, Any]:
         if dose is not None:
             dosage["doseAndRate"] = [{"doseQuantity": dose[0]}]
         return dosage
-    times = r.times_per_day
+    schedule = r.schedule
     if dose is not None:
         dosage["text"] = (
-            f"{dose[1]} {times} time(s) a day"
-            if times is not None
+            f"{dose[1]} {_how_often(schedule)}"
+            if schedule is not None
             else f"{dose[1]} per administration, frequency not recorded"
         )
-    elif times is not None:
-        dosage["text"] = f"{times} time(s) a day, dose not recorded"
-    if times is not None:
-        dosage["timing"] = {"repeat": {"frequency": times, "period": 1, "periodUnit": "d"}}
+    elif schedule is not None:
+        dosage["text"] = f"{_how_often(schedule)}, dose not recorded"
+    if schedule is not None:
+        dosage["timing"] = {
+            "repeat": {
+                "frequency": schedule.frequency,
+                "period": schedule.period,
+                "periodUnit": schedule.period_unit,
+            }
+        }
     dosage["route"] = route
     if dose is not None:
         dosage["doseAndRate"] = [{"doseQuantity": dose[0]}]
     return dosage
+
+
+_PERIOD_WORDS = {"h": ("an hour", "hours"), "d": ("a day", "days"), "wk": ("a week", "weeks")}
+
+
+def _how_often(schedule: Schedule) -> str:
+    """'2 time(s) a day', '1 time(s) every 8 hours': Dosage.text, read by people."""
+    one, many = _PERIOD_WORDS[schedule.period_unit]
+    every = one if schedule.period == 1 else f"every {schedule.period} {many}"
+    return f"{schedule.frequency} time(s) {every}"
 
 
 def _unit_text(unit: str) -> str:

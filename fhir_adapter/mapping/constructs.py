@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from fhir_adapter.mapping.fields import Options
+from fhir_adapter.mapping.frequency import parse_frequency
 from fhir_adapter.mapping.spec import Column, FieldReads, MappingSpec, column_fields
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -31,6 +32,10 @@ _TARGET_FORMS: dict[str, tuple[Callable[[str], object], str]] = {
     "count": (parse_count, "a whole number, 1 or more"),
     "date": (lambda text: parse_date(text, ISO_DATE_FORMATS), "a date written YYYY-MM-DD"),
     "year": (parse_year, "a four-digit year"),
+    "frequency": (
+        parse_frequency,
+        "frequency text such as 2x/day, BID, q8h or once daily (docs/mapping.md lists the forms)",
+    ),
 }
 
 
@@ -52,6 +57,8 @@ def _cell_reader(declared: FieldReads, column: Column, options: Options) -> Call
         return lambda text: parse_decimal(text, options.decimal)
     if declared.kind == "count":
         return lambda text: parse_count(text, options.decimal)
+    if declared.kind == "frequency":
+        return parse_frequency
     return str
 
 
@@ -121,20 +128,32 @@ def construct_problems(spec: MappingSpec) -> Iterator[Problem]:
 
 
 def _dose_basis(spec: MappingSpec) -> Iterator[Problem]:
-    """A dose is per administration (with times_per_day) or a declared daily total, never
-    a daily total by default: that default once halved every dose of a text-frequency export.
+    """A dose is per administration (with frequency or times_per_day) or a declared daily
+    total, exactly one of the three, never a daily total by default: that default once
+    halved every dose of a text-frequency export.
     """
     medications = spec.medications
     if medications is None:
         return
-    if medications.times_per_day is None and medications.daily_total is not True:
+    schedules = [
+        name for name in ("frequency", "times_per_day") if getattr(medications, name) is not None
+    ]
+    if not schedules and medications.daily_total is not True:
         yield (
-            "say what the dose column holds: 'times_per_day' (the dose is per administration) "
-            "or 'daily_total: true' (the dose is the total per day)",
+            "say what the dose column holds: 'frequency' (how often, as text such as 2x/day; "
+            "the dose is per administration), 'times_per_day' (a whole number per day; the "
+            "dose is per administration) or 'daily_total: true' (the dose is the total per day)",
             ["medications", "daily_total" if medications.daily_total is False else "dose"],
         )
-    if medications.times_per_day is not None and medications.daily_total:
+    if len(schedules) == 2:
         yield (
-            "'daily_total: true' contradicts 'times_per_day' (a dose per administration); keep one",
+            "'frequency' and 'times_per_day' both say how often the dose is taken; keep one "
+            "('frequency' reads text such as 2x/day, BID, q8h)",
+            ["medications", "times_per_day"],
+        )
+    elif schedules and medications.daily_total:
+        yield (
+            f"'daily_total: true' contradicts '{schedules[0]}' (a dose per administration); "
+            "keep one",
             ["medications", "daily_total"],
         )

@@ -22,6 +22,7 @@ from fhir_adapter.mapping.dependents import (
     link_dose_changes,
     settle_references,
 )
+from fhir_adapter.mapping.frequency import Schedule
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Converted,
@@ -182,7 +183,9 @@ class ParticipantMapper:
             md = s.medications
             self._medication = (
                 own_id(md, md.line),
-                *fields(md, "drug", "dose", "dose_unit", "times_per_day", "start", "end"),
+                *fields(
+                    md, "drug", "dose", "dose_unit", "frequency", "times_per_day", "start", "end"
+                ),
             )
         if s.adverse_events:
             ae = s.adverse_events
@@ -573,7 +576,7 @@ class ParticipantMapper:
         )
 
     def _make_medication(self, r: _Rows) -> MedicationRecord:
-        line, drug, dose, unit, per_day, start, end = (r.get(x) for x in self._medication)
+        line, drug, dose, unit, schedule, per_day, start, end = (r.get(x) for x in self._medication)
         md = self.spec.medications
         assert md is not None
         if dose is not None and dose < 0:
@@ -590,8 +593,10 @@ class ParticipantMapper:
         r.after_birth(start, md.start)
         if md.end is not None:
             r.in_order(start, end, (md.start, md.end))
+        if per_day is not None:  # the loader allows frequency or times_per_day, not both
+            schedule = Schedule.times_a_day(per_day)
         return MedicationRecord(
-            line, drug, dose, unit, per_day, bool(md.daily_total), start, end, r.origin
+            line, drug, dose, unit, schedule, bool(md.daily_total), start, end, r.origin
         )
 
     def _make_adverse(self, r: _Rows) -> AdverseEventRecord:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from fhir_adapter.mapping.frequency import parse_frequency
 from fhir_adapter.mapping.spec import Column, FieldReads, ReadKind, ReadOptions, TableSpec
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -169,11 +170,19 @@ def count(column: Column, options: Options) -> Reader:
     return _reader(column, options, lambda cell: parse_count(cell, decimal), parse_count, "number")
 
 
+def frequency(column: Column, options: Options) -> Reader:
+    """Frequency text ('2x/day', 'BID', 'q8h') as a schedule, in the cell or as a map target."""
+    return _reader(
+        column, options, lambda cell: parse_frequency(str(cell)), parse_frequency, "frequency"
+    )
+
+
 READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
     "text": text,
     "date": date,
     "number": number,
     "count": count,
+    "frequency": frequency,
 }
 
 

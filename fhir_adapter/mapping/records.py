@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fhir_adapter.mapping.frequency import Schedule
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
@@ -121,7 +123,7 @@ class MedicationRecord:
     drug: str
     dose: Decimal | None
     dose_unit: str | None
-    times_per_day: int | None
+    schedule: Schedule | None  # how often the dose is taken; None when not recorded
     daily_total: bool  # the mapping says the dose is the total per day (no schedule)
     start: str
     end: str | None

@@ -206,15 +206,16 @@ ColumnRef = Annotated[
     Column, Field(description="A column name, or {column|value, map, required, format}.")
 ]
 
-ReadKind = Literal["text", "date", "number", "count"]
+ReadKind = Literal["text", "date", "number", "count", "frequency"]
 
 
 @dataclass(frozen=True)
 class FieldReads:
     """How the engine reads one Column field, declared once beside the field.
 
-    ``kind``: text (through the map when given), date, decimal number, or count (a whole
-    number of at least 1). ``blank``: whether ``required: false`` is possible, a blank cell
+    ``kind``: text (through the map when given), date, decimal number, count (a whole
+    number of at least 1), or frequency (text such as '2x/day', read by
+    ``mapping/frequency.py``). ``blank``: whether ``required: false`` is possible, a blank cell
     then leaving the element out of the resource; where the resource cannot do without the
     element, ``required: false`` is refused at load instead.
     """
@@ -429,24 +430,34 @@ class Medications(_Section):
     dose: ColumnRef = reads(
         "number",
         blank=True,
-        description="Per administration with times_per_day; the total per day with "
-        "daily_total: true.",
+        description="Per administration with frequency or times_per_day; the total per day "
+        "with daily_total: true.",
     )
     dose_unit: ColumnRef = reads(
         "text", blank=True, description="Mapped to UCUM ('IU' → '[IU]'); needed with a dose."
+    )
+    frequency: ColumnRef | None = reads(
+        "frequency",
+        blank=True,
+        optional=True,
+        description="How often the dose is taken, as text: 1x/day, 2x/week, BID, TID, QID, "
+        "QD, q8h, every 8 hours, once daily, every other day, weekly, 1-0-1 … (docs/mapping.md "
+        "lists every form; case and spaces do not matter). Map a site's other forms onto "
+        "these ('morning and night': 2x/day); text that reads no other way is a row error "
+        "(rule frequency).",
     )
     times_per_day: ColumnRef | None = reads(
         "count",
         blank=True,
         optional=True,
-        description="Administrations per day, a whole number (map text such as '2x/day' to "
-        "'2'); text that is not a number is a row error.",
+        description="Administrations per day, a whole number; text that is not a number is "
+        "a row error. For frequency text ('2x/day', 'BID', 'q8h') use 'frequency' instead.",
     )
     daily_total: bool | None = Field(
         None,
         description="true: the dose column is the total per day (no schedule). Required "
-        "when times_per_day is absent, so a per-administration dose is never taken for a "
-        "daily total.",
+        "when neither frequency nor times_per_day is given, so a per-administration dose is "
+        "never taken for a daily total.",
     )
     start: ColumnRef = reads("date")
     end: ColumnRef | None = reads("date", blank=True, optional=True)

@@ -111,7 +111,7 @@ def test_the_walk_finds_every_section_and_the_known_constructs():
 
 
 @pytest.fixture(scope="module")
-def base_plain() -> dict[str, Any]:
+def study_a_plain() -> dict[str, Any]:
     spec = load_mapping(REPO / "mappings" / "study_a.yaml").spec
     plain = spec.model_dump(exclude_unset=True, mode="json")
     plain["tables"]["labs"] = {"file": "labs.csv"}
@@ -119,9 +119,35 @@ def base_plain() -> dict[str, Any]:
     return plain
 
 
+def _frequency_mapping(plain: dict[str, Any]) -> None:
+    del plain["medications"]["times_per_day"]
+    plain["medications"]["frequency"] = {"column": "frequency"}
+
+
+def _frequency_export(tables: dict[str, list[dict[str, str]]]) -> None:
+    for row in tables["medications.csv"]:
+        row["frequency"] = f"{row.pop('times_per_day')}x/day"
+
+
+# A field the study A mapping cannot hold beside another (frequency and times_per_day are
+# exclusive): (section, field) → how the base mapping and its export change to hold it.
+ALTERNATIVES = {("Medications", "frequency"): (_frequency_mapping, _frequency_export)}
+
+
 @pytest.fixture
-def base_tables(tables) -> dict[str, list[dict[str, str]]]:
-    return {**tables, "labs.csv": [dict(r) for r in LABS]}
+def base_plain(study_a_plain, definition, field) -> dict[str, Any]:
+    plain = copy.deepcopy(study_a_plain)
+    if (definition, field) in ALTERNATIVES:
+        ALTERNATIVES[definition, field][0](plain)
+    return plain
+
+
+@pytest.fixture
+def base_tables(tables, definition, field) -> dict[str, list[dict[str, str]]]:
+    tables = {**tables, "labs.csv": [dict(r) for r in LABS]}
+    if (definition, field) in ALTERNATIVES:
+        ALTERNATIVES[definition, field][1](tables)
+    return tables
 
 
 def _section(plain: dict[str, Any], top: str, definition: str) -> dict[str, Any]:
@@ -364,6 +390,20 @@ def _line_of(path: Path, needle: str) -> int:
             "medications.times_per_day.map.2x/day",
             "2x/day",
             "not a whole number",
+        ),
+        (
+            "  times_per_day: times_per_day",
+            "  frequency: {column: times_per_day, map: {'1': 1x/day, '2': twice a fortnight}}",
+            "medications.frequency.map.2",
+            "twice a fortnight",
+            "not frequency text",
+        ),
+        (
+            "  times_per_day: times_per_day",
+            "  frequency: {value: 1-2-1}",
+            "medications.frequency.value",
+            "1-2-1",
+            "cannot be read as frequency",
         ),
         (
             "  dose: dose\n",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fhir_adapter.errors import MappingSpecError
+from fhir_adapter.mapping.frequency import FrequencyError, parse_frequency
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 
@@ -229,3 +230,148 @@ def test_unmapped_dose_unit_must_be_ucum(tmp_path, tables, write_export, study_a
     report, statements = _statements(mapping, write_export(tmp_path / "d", tables))
     assert [(e.row, e.column, e.rule) for e in report.errors] == [(4, "dose_unit", "unit")]
     assert len(statements) == 2  # the other participant's 'mg' is valid UCUM
+
+
+# --- frequency text ('frequency:') ----------------------------------------------------------
+
+FREQUENCY = MEDICATIONS.replace("times_per_day: times_per_day", "frequency: times_per_day")
+
+
+def _with_frequencies(tables, texts):
+    for row, text in zip(tables["medications.csv"], texts, strict=True):
+        row["times_per_day"] = text
+    return tables
+
+
+def test_frequency_text_gives_what_the_whole_number_gave(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    # The same export, once with 2/2/1 (times_per_day) and once with 2x/day, BID, once daily
+    # (frequency): the statements are the same to the byte.
+    _, by_number = _statements(study_a_mapping, write_export(tmp_path / "n", tables))
+    mapping = _mapping(tmp_path, study_a_mapping, FREQUENCY)
+    texts = _with_frequencies(tables, ["2x/day", "BID", "once daily"])
+    report, by_text = _statements(mapping, write_export(tmp_path / "t", texts))
+    assert report.errors == [] and len(by_text) == 3
+    assert by_text == by_number
+    assert by_text[0]["dosage"][0]["timing"] == {
+        "repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "repeat", "words"),
+    [
+        ("q8h", (1, 8, "h"), "1 time(s) every 8 hours"),
+        ("every other day", (1, 2, "d"), "1 time(s) every 2 days"),
+        ("weekly", (1, 1, "wk"), "1 time(s) a week"),
+        ("2x/week", (2, 1, "wk"), "2 time(s) a week"),
+        ("1-0-1", (2, 1, "d"), "2 time(s) a day"),
+        ("1-1-1-1", (4, 1, "d"), "4 time(s) a day"),
+        ("TID", (3, 1, "d"), "3 time(s) a day"),
+    ],
+)
+def test_frequency_text_is_written_as_timing_repeat_with_the_dose_per_administration(
+    tmp_path, tables, write_export, study_a_mapping, text, repeat, words
+):
+    mapping = _mapping(tmp_path, study_a_mapping, FREQUENCY)
+    texts = _with_frequencies(tables, [text, "2x/day", "1x/day"])
+    report, statements = _statements(mapping, write_export(tmp_path / "d", texts))
+    assert report.errors == []
+    dosage = statements[0]["dosage"][0]
+    frequency, period, unit = repeat
+    assert dosage["timing"] == {
+        "repeat": {"frequency": frequency, "period": period, "periodUnit": unit}
+    }
+    assert str(dosage["doseAndRate"][0]["doseQuantity"]["value"]) == "850"  # not a total
+    assert dosage["text"] == f"850 mg {words}"
+    assert "maxDosePerPeriod" not in dosage and "extension" not in dosage
+
+
+@pytest.mark.parametrize("text", ["2", "twice a fortnight", "PRN", "1x/month"])
+def test_unreadable_frequency_text_is_a_row_error_naming_the_column(
+    tmp_path, tables, write_export, study_a_mapping, text
+):
+    mapping = _mapping(tmp_path, study_a_mapping, FREQUENCY)
+    texts = _with_frequencies(tables, [text, "2x/day", "1x/day"])
+    report, statements = _statements(mapping, write_export(tmp_path / "d", texts))
+    assert [(e.file, e.row, e.column, e.rule) for e in report.errors] == [
+        ("medications.csv", 2, "times_per_day", "frequency")
+    ]
+    message = report.errors[0].message
+    assert "BID" in message and "q8h" in message  # says what would be read
+    with pytest.raises(FrequencyError) as other:
+        parse_frequency("some other text")
+    assert message == str(other.value)  # the same words whatever the cell: it is not quoted
+    assert len(statements) == 1  # A-001 is left out whole; A-002 is mapped
+
+
+def test_a_pattern_with_different_doses_is_a_row_error_saying_why(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    mapping = _mapping(tmp_path, study_a_mapping, FREQUENCY)
+    texts = _with_frequencies(tables, ["2x/day", "2x/day", "1-2-1"])
+    report, _ = _statements(mapping, write_export(tmp_path / "d", texts))
+    assert [(e.row, e.column, e.rule) for e in report.errors] == [(4, "times_per_day", "frequency")]
+    assert "different doses" in report.errors[0].message
+
+
+def test_a_map_reads_a_site_s_own_forms(tmp_path, tables, write_export, study_a_mapping):
+    mapping = _mapping(
+        tmp_path,
+        study_a_mapping,
+        FREQUENCY.replace(
+            "frequency: times_per_day",
+            "frequency: {column: times_per_day, map: "
+            "{morning and night: 2x/day, mornings: once daily, BID: BID}}",
+        ),
+    )
+    texts = _with_frequencies(tables, ["morning and night", "BID", "mornings"])
+    report, statements = _statements(mapping, write_export(tmp_path / "d", texts))
+    assert report.errors == []
+    assert [s["dosage"][0]["timing"]["repeat"]["frequency"] for s in statements] == [2, 2, 1]
+    # With a map, the map is the whole table: a text not in it is a 'code' error, even one
+    # the parser would read.
+    texts = _with_frequencies(tables, ["morning and night", "TID", "mornings"])
+    report, _ = _statements(mapping, write_export(tmp_path / "e", texts))
+    assert [(e.row, e.column, e.rule) for e in report.errors] == [(3, "times_per_day", "code")]
+
+
+def test_blank_frequency_text_leaves_the_timing_out(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    mapping = _mapping(
+        tmp_path,
+        study_a_mapping,
+        FREQUENCY.replace(
+            "frequency: times_per_day", "frequency: {column: times_per_day, required: false}"
+        ),
+    )
+    texts = _with_frequencies(tables, ["", "2x/day", "1x/day"])
+    report, statements = _statements(mapping, write_export(tmp_path / "d", texts))
+    assert report.errors == []
+    dosage = statements[0]["dosage"][0]
+    assert "timing" not in dosage and "extension" not in dosage
+    assert dosage["text"] == "850 mg per administration, frequency not recorded"
+
+
+def test_frequency_and_times_per_day_together_are_refused(tmp_path, study_a_mapping):
+    mapping = _mapping(tmp_path, study_a_mapping, MEDICATIONS + "  frequency: freq_text\n")
+    with pytest.raises(MappingSpecError, match="keep one") as error:
+        load_mapping(mapping)
+    assert error.value.key == "medications.times_per_day" and error.value.line is not None
+
+
+def test_daily_total_contradicting_frequency_is_refused(tmp_path, study_a_mapping):
+    mapping = _mapping(tmp_path, study_a_mapping, FREQUENCY + "  daily_total: true\n")
+    with pytest.raises(MappingSpecError, match="contradicts 'frequency'") as error:
+        load_mapping(mapping)
+    assert error.value.key == "medications.daily_total"
+
+
+def test_without_a_basis_the_refusal_names_frequency(tmp_path, study_a_mapping):
+    mapping = _mapping(
+        tmp_path, study_a_mapping, MEDICATIONS.replace("  times_per_day: times_per_day\n", "")
+    )
+    with pytest.raises(MappingSpecError, match="'frequency'"):
+        load_mapping(mapping)
