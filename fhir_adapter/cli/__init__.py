@@ -31,6 +31,7 @@ def main(verbose: int) -> None:
 
     \b
     Typical session:
+      fhir-adapter init --data examples/study_a --out mappings/draft.yaml  # then fill its TODOs
       fhir-adapter server start                 # local HAPI FHIR R4 on 127.0.0.1
       fhir-adapter validate --mapping mappings/study_a.yaml --data examples/study_a
       fhir-adapter map --mapping mappings/study_a.yaml --data examples/study_a --out out/a

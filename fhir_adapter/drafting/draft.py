@@ -66,9 +66,13 @@ def _read(data_dir: Path, exports: list[ExportFile], notes: list[str]) -> list[T
     return tables
 
 
-def _majority(values: Iterable[object]) -> object | None:
+def _majority(values: Iterable[object], prefer: object = None) -> object | None:
+    """The commonest value (``prefer`` on a tie, else the first seen)."""
     counted = Counter(v for v in values if v is not None)
-    return counted.most_common(1)[0][0] if counted else None
+    if not counted:
+        return None
+    top = max(counted.values())
+    return prefer if counted.get(prefer) == top else counted.most_common(1)[0][0]
 
 
 def _decimal(table: Table) -> str | None:
@@ -98,7 +102,9 @@ def _dates_value(decision: DateDecision) -> tuple[Value, str | None]:
 def _read_options(tables: list[Table]) -> ReadOptions:
     delimited = [t for t in tables if not t.export.is_excel]
     delimiter = _majority(t.export.delimiter for t in delimited)
-    encoding = _majority(t.export.encoding.codec for t in delimited if t.export.encoding)
+    encoding = _majority(
+        (t.export.encoding.codec for t in delimited if t.export.encoding), prefer="utf-8"
+    )
     decimals = {t.name: _decimal(t) for t in tables}
     decimal = _majority(decimals.values())
     dates = decide_date_formats({t.name: t.columns for t in tables})
@@ -121,7 +127,7 @@ def _read_options(tables: list[Table]) -> ReadOptions:
         source.add("date_formats", value, note)
     if comparators:
         listed: list[str | int | bool] = [c for c in COMPARATOR_ORDER if c in comparators]
-        source.add("comparators", listed, "prefixes found on results, as in '<0.10'")
+        source.add("comparators", listed, "prefixes found before numbers in the cells")
     per_table: dict[str, tuple[dict[str, Value], list[str]]] = {}
     for table in tables:
         items: dict[str, Value] = {"file": table.export.file}
