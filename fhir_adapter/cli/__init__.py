@@ -15,7 +15,7 @@ from fhir_adapter import __version__
 from fhir_adapter.cli._errors import ErrorReportingGroup
 
 # Modules that each define ``command`` (a click command or group) to register on the root.
-_COMMAND_MODULES = ("server", "mapping", "sync", "status", "views", "pull", "auth")
+_COMMAND_MODULES = ("init", "server", "mapping", "sync", "status", "views", "pull", "auth")
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +31,7 @@ def main(verbose: int) -> None:
 
     \b
     Typical session:
+      fhir-adapter init --data examples/study_a --out mappings/draft.yaml  # then fill its TODOs
       fhir-adapter server start                 # local HAPI FHIR R4 on 127.0.0.1
       fhir-adapter validate --mapping mappings/study_a.yaml --data examples/study_a
       fhir-adapter map --mapping mappings/study_a.yaml --data examples/study_a --out out/a
