@@ -17,7 +17,7 @@ from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
-from fhir_adapter.mapping.loader import LoadedMapping
+from fhir_adapter.mapping.loader import LoadedMapping, check_against_data
 from fhir_adapter.mapping.records import Origin, RowError
 from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 from fhir_adapter.pipeline.report import MapReport
@@ -106,6 +106,7 @@ class StudyMapping:
         self.strict = strict
         self.check_models = check_models
         self.spill_dir = spill_dir
+        check_against_data(mapping, self.data_dir)
         self.mapper = ParticipantMapper(self.spec)
         self.factory = ResourceFactory(self.spec, mapping.name)
         self.report = MapReport(mapping.name, self.spec.mapping_version)
@@ -146,6 +147,7 @@ class StudyMapping:
                     required_columns=columns,
                     table=table,
                     subject_column=subject_columns[table],
+                    redcap=spec.redcap.selection() if spec.redcap is not None else None,
                 )
                 header = columns
                 spill.add_table(
