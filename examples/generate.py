@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the SYNTHETIC example site exports under examples/ (no real patients, no names).
 
-    python examples/generate.py                       # all three folders, default seed
+    python examples/generate.py                       # all four folders, default seed
     python examples/generate.py --study a --subjects 100000 --out /tmp/bench
 
 Deterministic: the same seed and subject count give byte-identical files. Each subject draws
@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _redcap_a import StudyARedcapWriter  # noqa: E402
 from _shapes_a import StudyAAltWriter, StudyAWriter  # noqa: E402
 from _study_a import BlockRandomizer, make_subject  # noqa: E402
 from _study_b import StudyBWriter, make_patient  # noqa: E402
@@ -57,6 +58,14 @@ SHAPES = {
         "IFCC mmol/mol, C-peptide in pmol/L (`<33` below quantification), glucose in mmol/L, "
         "brand drug names.",
     ),
+    "study_a_redcap": (
+        "study A subjects and values as a REDCap raw export",
+        "a longitudinal REDCap project's raw CSV export (`redcap_export.csv`: one row per "
+        "record, event and repeat instance; choice fields as raw codes; checkbox "
+        "`baseline_therapy` as one 0/1 column per choice; dates YYYY-MM-DD) and its data "
+        "dictionary (`data_dictionary.csv`, one row per field); the second file's count is "
+        "its fields.",
+    ),
     "study_b": (
         "study B, BM-MNC implantation vs insulin intensification",
         "`patients.xlsx` (sheet `Patients`, Excel date cells) plus `;`-delimited CSVs, "
@@ -67,9 +76,14 @@ SHAPES = {
 
 
 def generate_study_a(out: Path, subjects: int, seed: int, shapes: list[str]) -> dict:
-    """Write the study A shapes named in `shapes` ('study_a', 'study_a_alt') in one pass."""
+    """Write the study A shapes named in `shapes` ('study_a', 'study_a_alt',
+    'study_a_redcap') in one pass."""
     width = max(3, len(str(subjects)))
-    classes = {"study_a": StudyAWriter, "study_a_alt": StudyAAltWriter}
+    classes = {
+        "study_a": StudyAWriter,
+        "study_a_alt": StudyAAltWriter,
+        "study_a_redcap": StudyARedcapWriter,
+    }
     writers = {name: classes[name](out) for name in shapes}
     randomizer = BlockRandomizer(seed)
     try:
@@ -94,9 +108,15 @@ def generate_study_b(out: Path, subjects: int, seed: int) -> dict:
 
 
 def generate(study: str, out: Path, seed: int = DEFAULT_SEED, subjects: int | None = None) -> dict:
-    """Generate one study ('a', 'b', 'a_alt') or 'all'; returns {folder: {file: data rows}}."""
+    """Generate one study ('a', 'b', 'a_alt', 'a_redcap') or 'all'; returns
+    {folder: {file: data rows}}."""
     counts: dict = {}
-    a_shapes = {"a": ["study_a"], "a_alt": ["study_a_alt"], "all": ["study_a", "study_a_alt"]}
+    a_shapes = {
+        "a": ["study_a"],
+        "a_alt": ["study_a_alt"],
+        "a_redcap": ["study_a_redcap"],
+        "all": ["study_a", "study_a_alt", "study_a_redcap"],
+    }
     if study in a_shapes:
         n = subjects or DEFAULT_SUBJECTS["a"]
         counts.update(generate_study_a(out, n, seed, a_shapes[study]))
@@ -137,14 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         description=(
             "Generate SYNTHETIC clinical-trial site exports (not real patients) for the two "
             "example studies: study_a (CSV, BM-MSC infusion, IV vs IA), study_a_alt (the same "
-            "study A values in another export shape and units) and study_b (Excel + CSV, "
+            "study A values in another export shape and units), study_a_redcap (the same "
+            "values as a REDCap raw export with its data dictionary) and study_b (Excel + CSV, "
             "BM-MNC implantation vs insulin). Same seed -> byte-identical files."
         ),
         epilog="Example: python examples/generate.py --study a --subjects 100000 --out /tmp/bench",
     )
     parser.add_argument(
         "--study",
-        choices=("a", "b", "a_alt", "all"),
+        choices=("a", "b", "a_alt", "a_redcap", "all"),
         default="all",
         help="which export(s) to write (default: all)",
     )
@@ -152,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         "--subjects",
         type=int,
         metavar="N",
-        help="number of subjects (default: 30 for a/a_alt, 118 for b); larger N scales the "
+        help="number of subjects (default: 30 for a/a_alt/a_redcap, 118 for b); larger N "
+        "scales the "
         "same shape for benchmarks; ids widen past 999 (A-0001...)",
     )
     parser.add_argument(
@@ -163,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=EXAMPLES_DIR,
         metavar="DIR",
-        help="directory to write study_a/, study_a_alt/, study_b/ into "
+        help="directory to write study_a/, study_a_alt/, study_a_redcap/, study_b/ into "
         "(default: the examples/ folder beside this script, i.e. the committed data)",
     )
     args = parser.parse_args(argv)

@@ -108,6 +108,13 @@ def _table_files(spec: MappingSpec) -> Iterator[Problem]:
                 f"file '{table.file}' {problem}; name a file inside the data folder (--data)",
                 ["tables", name, "file"],
             )
+        dictionary = table.redcap.dictionary if table.redcap is not None else None
+        problem = path_problem(dictionary) if dictionary is not None else None
+        if problem:
+            yield (
+                f"dictionary '{dictionary}' {problem}; name a file inside the data folder (--data)",
+                ["tables", name, "redcap", "dictionary"],
+            )
 
 
 def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:

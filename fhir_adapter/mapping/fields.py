@@ -21,6 +21,7 @@ from fhir_adapter.mapping.values import (
     parse_result,
     parse_year,
 )
+from fhir_adapter.sources.row import BadCell
 
 DEFAULT_OPTIONS = ReadOptions(
     delimiter=",",
@@ -84,6 +85,8 @@ def _raw(column: Column, options: Options) -> Reader:
 
     def read(values: dict[str, object]) -> object:
         cell = values.get(name)  # type: ignore[arg-type]
+        if isinstance(cell, BadCell):  # the source could not read it exactly
+            raise FieldProblem(name, cell.rule, cell.message)
         if isinstance(cell, str):
             cell = cell.strip()
             # Only spaces is never a value, whatever 'missing' lists: FHIR has no empty value.

@@ -333,6 +333,29 @@ def load_mapping(path: str | Path) -> LoadedMapping:
     return LoadedMapping(spec=spec, path=path, digest=digest.hexdigest())
 
 
+def check_against_data(loaded: LoadedMapping, data_dir: Path) -> None:
+    """Checks that need the data folder (REDCap dictionaries, ``mapping.redcapcheck``);
+    raise ``MappingSpecError`` with the mapping's lines, as loading does."""
+    from fhir_adapter.mapping.redcapcheck import redcap_problems
+
+    found = list(redcap_problems(loaded.spec, Path(data_dir)))
+    if not found:
+        return
+    document, _ = _parse(loaded.path)
+    file = str(loaded.path)
+    raise _all(
+        [
+            MappingSpecError(
+                message,
+                file=file,
+                line=line_of(document, loc),
+                key=".".join(str(p) for p in loc),
+            )
+            for message, loc in found
+        ]
+    )
+
+
 def _all(problems: list[MappingSpecError]) -> MappingSpecError:
     """One error carrying every problem, in file order (the first one leads)."""
     ordered = sorted(problems, key=lambda p: (p.line is None, p.line or 0))

@@ -72,3 +72,9 @@ def read_option_problems(spec: MappingSpec) -> Iterator[Problem]:
                 )
         if not excel and table.sheet is not None:
             yield "'sheet' applies only to .xlsx workbooks; remove it", [*loc, "sheet"]
+        if excel and table.redcap is not None:
+            yield (
+                "a REDCap raw export is a CSV file; export the data as 'CSV / Microsoft Excel "
+                "(raw data)' and name that file",
+                [*loc, "file"],
+            )

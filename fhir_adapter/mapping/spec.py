@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from fhir_adapter.sources.redcap import RedcapSelection
+
 FORMAT_ID = "fhir-adapter/mapping/v1"
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 
@@ -151,11 +153,40 @@ class ReadOptions(_Strict):
     )
 
 
+class RedcapInstrument(_Strict):
+    """The part of a REDCap raw export a table takes (``sources.redcap``)."""
+
+    dictionary: str = Field(
+        description="The project's data dictionary CSV, relative to the data directory."
+    )
+    instrument: str = Field(
+        min_length=1, description="Instrument (form) name whose rows and fields make the table."
+    )
+    event: str | None = Field(
+        None,
+        min_length=1,
+        description="Unique event name (redcap_event_name) to keep; default: every event.",
+    )
+    checkbox: str | None = Field(
+        None,
+        min_length=1,
+        description="A checkbox field read as one row per ticked choice, holding its label.",
+    )
+
+    def selection(self) -> RedcapSelection:
+        return RedcapSelection(self.dictionary, self.instrument, self.event, self.checkbox)
+
+
 class TableSpec(ReadOptions):
     file: str = Field(
         description="Path relative to the data directory (.csv, .tsv, .txt or .xlsx)."
     )
     sheet: str | None = Field(None, description="Worksheet name for .xlsx files (default: first).")
+    redcap: RedcapInstrument | None = Field(
+        None,
+        description="The file is a REDCap raw export: read one instrument through the data "
+        "dictionary (choice codes become labels, dates are read by their validation).",
+    )
 
 
 # --- column references -----------------------------------------------------------------------

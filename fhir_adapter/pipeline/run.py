@@ -19,7 +19,7 @@ from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.dependents import BadRowPolicy, bad_rows
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
-from fhir_adapter.mapping.loader import LoadedMapping
+from fhir_adapter.mapping.loader import LoadedMapping, check_against_data
 from fhir_adapter.mapping.records import LeftOut, Origin, RowError
 from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 from fhir_adapter.pipeline.rejects import RejectsWriter
@@ -119,6 +119,7 @@ class StudyMapping:
         self.rejects_dir = rejects_dir
         self.check_models = check_models
         self.spill_dir = spill_dir
+        check_against_data(mapping, self.data_dir)
         self.mapper = ParticipantMapper(self.spec, self.on_bad_row)
         self.factory = ResourceFactory(self.spec, mapping.name)
         self.report = MapReport(mapping.name, self.spec.mapping_version)
@@ -161,6 +162,7 @@ class StudyMapping:
                     required_columns=table_columns,
                     table=table,
                     subject_column=subject_columns[table],
+                    redcap=spec.redcap.selection() if spec.redcap is not None else None,
                 )
                 spill.add_table(
                     table,

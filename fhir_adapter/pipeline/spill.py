@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 
 from fhir_adapter._process_identity import ProcessIdentity
-from fhir_adapter.sources.row import SourceRow
+from fhir_adapter.sources.row import BadCell, SourceRow
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ def _encode(values: dict[str, object], columns: list[str]) -> str:
             # Excel date cells keep their type through the spill.
             day = value.date() if isinstance(value, dt.datetime) else value
             cells.append(["d", day.isoformat()])
+        elif isinstance(value, BadCell):  # stays a row error for whoever reads the cell
+            cells.append(["e", value.rule, value.message])
         else:
             cells.append(value)
     return json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
@@ -54,10 +56,15 @@ def _encode(values: dict[str, object], columns: list[str]) -> str:
 
 def _decode(text: str, columns: list[str]) -> dict[str, object]:
     cells = json.loads(text)
-    return {
-        c: (dt.date.fromisoformat(v[1]) if isinstance(v, list) else v)
-        for c, v in zip(columns, cells, strict=True)
-    }
+    return {c: _decoded(v) for c, v in zip(columns, cells, strict=True)}
+
+
+def _decoded(cell: object) -> object:
+    if not isinstance(cell, list):
+        return cell
+    if cell[0] == "e":
+        return BadCell(cell[1], cell[2])
+    return dt.date.fromisoformat(cell[1])
 
 
 class Spill:

@@ -1,4 +1,5 @@
-"""Open one declared table and stream its rows; the format is chosen by file extension."""
+"""Open one declared table and stream its rows; the format is chosen by file extension,
+or by a REDCap selection (``sources.redcap``) when the table is an instrument of a raw export."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fhir_adapter.errors import SourceDataError
 from fhir_adapter.sources.header import check_header_names
@@ -17,6 +19,9 @@ from fhir_adapter.sources.limits import (
     check_header,
 )
 from fhir_adapter.sources.row import SourceRow
+
+if TYPE_CHECKING:
+    from fhir_adapter.sources.redcap import RedcapSelection
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 
@@ -32,13 +37,29 @@ def read_table(
     table: str | None = None,
     subject_column: str | None = None,
     limits: SourceLimits = DEFAULT_LIMITS,
+    redcap: RedcapSelection | None = None,
 ) -> Iterator[SourceRow]:
     """Yield the rows of ``data_dir/file``; check the header has ``required_columns`` first.
 
     The file must resolve (symlinks followed) inside ``data_dir``; ``table`` names the
     mapping's table in errors. With ``subject_column``, more rows for one participant than
-    ``limits.max_rows_per_participant`` is an error.
+    ``limits.max_rows_per_participant`` is an error. With ``redcap``, the file is a REDCap
+    raw export and the rows are those of the selected instrument (``sources.redcap``).
     """
+    if redcap is not None:
+        from fhir_adapter.sources.redcap import RedcapTable
+
+        yield from RedcapTable.open(data_dir, redcap, limits).rows(
+            data_dir,
+            file,
+            delimiter=delimiter,
+            encoding=encoding,
+            required_columns=required_columns,
+            table=table,
+            subject_column=subject_column,
+            limits=limits,
+        )
+        return
     path = confined_path(data_dir, file, table)
     if Path(file).suffix.lower() in EXCEL_SUFFIXES:
         from fhir_adapter.sources.excel import read_sheet
@@ -65,7 +86,7 @@ def read_table(
     if subject_column is None:
         yield from rows
     else:
-        yield from _bounded_per_subject(rows, file, subject_column, limits)
+        yield from bounded_per_subject(rows, file, subject_column, limits)
 
 
 def confined_path(data_dir: Path, file: str, table: str | None = None) -> Path:
@@ -103,7 +124,7 @@ def _shown(name: object) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _bounded_per_subject(
+def bounded_per_subject(
     rows: Iterator[SourceRow], file: str, subject_column: str, limits: SourceLimits
 ) -> Iterator[SourceRow]:
     """Pass rows through, counting them per participant.

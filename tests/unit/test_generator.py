@@ -12,7 +12,7 @@ import importlib.util
 import statistics
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -83,7 +83,8 @@ def _run(out: Path, *args: str) -> None:
 def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
     _run(tmp_path)
     first = {p: p.read_bytes() for p in tmp_path.rglob("*.*")}
-    assert len(first) == 6 + 6 + 6 + 3  # CSVs, patients.xlsx and a README per folder
+    # CSVs, patients.xlsx, the REDCap export and dictionary, and a README per folder
+    assert len(first) == 6 + 6 + 6 + 2 + 4
     _run(tmp_path)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.*")} == first
 
@@ -96,7 +97,7 @@ def test_another_seed_gives_other_values(tmp_path: Path) -> None:
 
 
 def test_committed_examples_are_the_default_output(out: Path) -> None:
-    for folder in ("study_a", "study_a_alt", "study_b"):
+    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_b"):
         for path in sorted((out / folder).iterdir()):
             if path.suffix in (".csv", ".xlsx"):
                 committed = EXAMPLES / folder / path.name
@@ -120,7 +121,7 @@ def test_help_describes_the_options() -> None:
 
 
 def test_every_folder_says_it_is_synthetic(out: Path) -> None:
-    for folder in ("study_a", "study_a_alt", "study_b"):
+    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_b"):
         text = (EXAMPLES / folder / "README.md").read_text()
         assert "synthetic" in text.lower() and "not real patients" in text
         assert "examples/generate.py" in text and "--seed" in text
@@ -570,3 +571,33 @@ def test_study_b_group_two_insulin_is_intensified(b: dict) -> None:
         total += 1
         increased += daily(starts[-1]) > daily(starts[0])
     assert increased >= 0.8 * total
+
+
+def test_study_a_redcap_holds_the_study_a_rows(out: Path, a: dict) -> None:
+    """One raw export row per record (enrolment), visit event and repeat instance."""
+    rows = read(out / "study_a_redcap" / "redcap_export.csv")
+    forms = Counter(r["redcap_repeat_instrument"] or r["redcap_event_name"] for r in rows)
+    assert forms["enrolment_arm_1"] == len(a["subjects"]) == 30
+    assert sum(n for f, n in forms.items() if f.endswith("_arm_1")) - 30 == len(a["visits"])
+    for form, table in [
+        ("procedure", "procedures"),
+        ("cell_product", "cell_products"),
+        ("medication", "medications"),
+        ("adverse_event", "adverse_events"),
+    ]:
+        assert forms[form] == len(a[table]), form
+    medications = [r for r in rows if r["redcap_repeat_instrument"] == "medication"]
+    assert [m["redcap_repeat_instance"] for m in medications] == [
+        m["line_no"] for m in a["medications"]
+    ]
+    fields = read(out / "study_a_redcap" / "data_dictionary.csv")
+    assert fields[0]["Variable / Field Name"] == "record_id"
+    therapy = next(f for f in fields if f["Field Type"] == "checkbox")
+    assert therapy["Choices, Calculations, OR Slider Labels"] == "1, Oral agents | 2, Insulin"
+    ticked = {
+        r["record_id"]: (r["baseline_therapy___1"], r["baseline_therapy___2"])
+        for r in rows
+        if r["redcap_event_name"] == "enrolment_arm_1" and not r["redcap_repeat_instrument"]
+    }
+    groups = {"ORAL": ("1", "0"), "INSULIN": ("0", "1"), "BOTH": ("1", "1")}
+    assert ticked == {s["subject_id"]: groups[s["baseline_med_group"]] for s in a["subjects"]}

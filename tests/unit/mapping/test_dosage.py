@@ -303,7 +303,9 @@ def test_unreadable_frequency_text_is_a_row_error_naming_the_column(
     with pytest.raises(FrequencyError) as other:
         parse_frequency("some other text")
     assert message == str(other.value)  # the same words whatever the cell: it is not quoted
-    assert len(statements) == 1  # A-001 is left out whole; A-002 is mapped
+    # Only the bad line goes: A-001's second line (which does not depend on it) and
+    # A-002's line are mapped.
+    assert len(statements) == 2
 
 
 def test_a_pattern_with_different_doses_is_a_row_error_saying_why(

@@ -29,7 +29,9 @@ def _line_of(path: Path, needle: str) -> int:
     raise AssertionError(needle)
 
 
-@pytest.mark.parametrize("name", ["study_a.yaml", "study_b.yaml", "study_a_alt.yaml"])
+@pytest.mark.parametrize(
+    "name", ["study_a.yaml", "study_b.yaml", "study_a_alt.yaml", "study_a_redcap.yaml"]
+)
 def test_shipped_mappings_are_valid(name):
     loaded = load_mapping(REPO / "mappings" / name)
     assert loaded.spec.codes.analytes  # the include was merged
