@@ -128,14 +128,29 @@ def _reader(
                 return convert(cell)
             target = table.get(str(cell))
             if target is None:
-                raise FieldProblem(
-                    name, "code", "value is not in the mapping's code table for this column"
-                )
+                raise FieldProblem(name, "code", unmapped_code_message(str(cell), table))
             return canonical(target)
         except (ValueError, ArithmeticError) as exc:
             raise FieldProblem(name, rule, str(exc)) from None
 
     return read
+
+
+_SHOWN_CODE_LENGTH = 24
+_SHOWN_KEYS = 12
+
+
+def unmapped_code_message(code: str, table: dict[str, str]) -> str:
+    """The row error for a cell its column's code map lacks. A column with a code map holds
+    codes, which are not PHI, so a short one is shown with the codes the map knows, to make
+    the fix obvious; a long cell (likely not a code: a shifted column) is only measured."""
+    known = sorted(table)
+    listed = ", ".join(known[:_SHOWN_KEYS]) + (", ..." if len(known) > _SHOWN_KEYS else "")
+    if len(code) <= _SHOWN_CODE_LENGTH and code.isprintable():
+        shown = f"'{code}' is not in the column's code map"
+    else:
+        shown = f"a value of {len(code)} characters is not in the column's code map"
+    return f"{shown} (it maps: {listed}); add it under 'map:' or correct the cell"
 
 
 def _same(text: str) -> str:

@@ -74,8 +74,10 @@ def test_bad_row_rejects_the_participant_whole_under_participant_policy(
     (error,) = report.errors
     assert (error.file, error.row, error.column, error.rule) == (table, index + 2, column, rule)
     assert error.subject_row is not None and error.subject_row.row == 2
-    if value:
+    if value and rule != "code":
         assert value not in str(error) and value not in json.dumps(report.as_dict())
+    if rule == "code" and column != "arm":  # a code map's column holds codes, not PHI:
+        assert f"'{value}' is not in the column's code map (it maps: " in error.message
     # Nothing of the rejected participant is emitted: every resource points at A-002's Patient.
     patient_ids = {
         r["id"] for p in participants for r in p.resources if r["resourceType"] == "Patient"
@@ -170,6 +172,18 @@ def test_a_dose_change_line_is_left_out_with_its_rejected_continuation(
         r for p in participants for r in p.resources if r["resourceType"] == "MedicationStatement"
     ]
     assert len(statements) == 1  # A-002's only
+
+
+def test_a_long_unmapped_cell_is_measured_not_shown(
+    tmp_path, tables, write_export, study_a_mapping
+):
+    tables["subjects.csv"][0]["sex"] = "Someone Whose-Name Shifted Here"  # a shifted column
+    report, _ = _run(study_a_mapping, write_export(tmp_path, tables))
+    (error,) = report.errors
+    assert "Someone" not in json.dumps(report.as_dict())
+    assert "a value of 31 characters is not in the column's code map (it maps: F, M)" in str(
+        error
+    )
 
 
 def test_unknown_subject_is_reported_and_others_proceed(
