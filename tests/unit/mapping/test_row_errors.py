@@ -181,9 +181,7 @@ def test_a_long_unmapped_cell_is_measured_not_shown(
     report, _ = _run(study_a_mapping, write_export(tmp_path, tables))
     (error,) = report.errors
     assert "Someone" not in json.dumps(report.as_dict())
-    assert "a value of 31 characters is not in the column's code map (it maps: F, M)" in str(
-        error
-    )
+    assert "a value of 31 characters is not in the column's code map (it maps: F, M)" in str(error)
 
 
 def test_unknown_subject_is_reported_and_others_proceed(
