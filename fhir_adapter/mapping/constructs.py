@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from fhir_adapter.mapping.expressions import ExpressionError, compile_expression
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.spec import Column, FieldReads, MappingSpec, column_fields
 from fhir_adapter.mapping.values import (
@@ -59,6 +60,11 @@ def column_problems(
     name: str, column: Column, declared: FieldReads, options: Options | None, loc: list[Any]
 ) -> Iterator[Problem]:
     """What in one Column the engine would not apply as written."""
+    if column.expression is not None:
+        try:
+            compile_expression(column.expression)
+        except ExpressionError as error:
+            yield f"{error} (in the expression of '{name}')", [*loc, "expression"]
     if column.format is not None and declared.kind != "date":
         yield (
             f"'format' applies only to date fields; '{name}' reads {declared.kind}",

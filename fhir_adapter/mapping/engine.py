@@ -124,7 +124,7 @@ class ParticipantMapper:
             column = getattr(section, name)
             declared = field_reads(type(section), name)
             assert declared is not None, name
-            return None if column is None else F.reader(column, declared, o[section.table])
+            return None if column is None else F.reader(column, declared, o[section.table], name)
 
         def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
             return tuple(read(section, name) for name in names)

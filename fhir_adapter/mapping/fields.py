@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from fhir_adapter.mapping.expressions import EvaluationError, compile_expression, single_value
 from fhir_adapter.mapping.spec import Column, FieldReads, ReadKind, ReadOptions, TableSpec
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -72,17 +73,41 @@ class Options:
 Reader = Callable[[dict[str, object]], Any]
 
 
-def _raw(column: Column, options: Options) -> Reader:
+def _source(column: Column, options: Options, field: str | None) -> Reader:
+    """Where a field's cell comes from: the row's column, or its expression's one value."""
+    if column.expression is not None:
+        expression = compile_expression(column.expression)
+        missing = options.missing
+
+        def evaluate(values: dict[str, object]) -> object:
+            try:
+                return single_value(expression.evaluate(values, missing))
+            except EvaluationError as error:
+                raise FieldProblem(None, "expression", f"{_named(field)}{error}") from None
+
+        return evaluate
+    name = column.column
+    return lambda values: values.get(name)  # type: ignore[arg-type]
+
+
+def _named(field: str | None) -> str:
+    return f"field '{field}': " if field else ""
+
+
+def _raw(column: Column, options: Options, field: str | None = None) -> Reader:
     """The cell (or constant) after blank handling; raises for a blank required cell."""
     if column.value is not None:
         constant = column.value
         return lambda values: constant
+    source = _source(column, options, field)
     name = column.column
+    # A blank from an expression has no column to name: the message names the field.
+    blank = "a value is required" if name else f"{_named(field)}the expression gave no value"
     missing = options.missing
     required = column.required
 
     def read(values: dict[str, object]) -> object:
-        cell = values.get(name)  # type: ignore[arg-type]
+        cell = source(values)
         if isinstance(cell, str):
             cell = cell.strip()
             # Only spaces is never a value, whatever 'missing' lists: FHIR has no empty value.
@@ -90,7 +115,7 @@ def _raw(column: Column, options: Options) -> Reader:
                 cell = None
         if cell is None:
             if required:
-                raise FieldProblem(name, "required", "a value is required")
+                raise FieldProblem(name, "required", blank)
             return None
         return cell
 
@@ -103,6 +128,7 @@ def _reader(
     convert: Callable[[object], Any],
     canonical: Callable[[str], Any],
     rule: str,
+    field: str | None = None,
 ) -> Reader:
     """Blank handling, then the code map when there is one, then the conversion.
 
@@ -111,7 +137,7 @@ def _reader(
     file, so it uses the file's forms ('.' decimals, YYYY-MM-DD); the loader has already
     checked that every target converts (``mapping/constructs.py``).
     """
-    raw = _raw(column, options)
+    raw = _raw(column, options, field)
     name = column.column
     table = column.map
 
@@ -125,11 +151,14 @@ def _reader(
             target = table.get(str(cell))
             if target is None:
                 raise FieldProblem(
-                    name, "code", "value is not in the mapping's code table for this column"
+                    name,
+                    "code",
+                    f"{_named(None if name else field)}value is not in the mapping's code table "
+                    "for this column",
                 )
             return canonical(target)
         except (ValueError, ArithmeticError) as exc:
-            raise FieldProblem(name, rule, str(exc)) from None
+            raise FieldProblem(name, rule, f"{_named(None if name else field)}{exc}") from None
 
     return read
 
@@ -138,14 +167,14 @@ def _same(text: str) -> str:
     return text
 
 
-def text(column: Column, options: Options) -> Reader:
+def text(column: Column, options: Options, field: str | None = None) -> Reader:
     """Cell text, through the column's code map when it has one."""
-    return _reader(column, options, str, _same, "text")
+    return _reader(column, options, str, _same, "text", field)
 
 
-def date(column: Column, options: Options) -> Reader:
+def date(column: Column, options: Options, field: str | None = None) -> Reader:
     if column.format == "year":
-        return _reader(column, options, parse_year, parse_year, "date")
+        return _reader(column, options, parse_year, parse_year, "date", field)
     formats = options.date_formats
     return _reader(
         column,
@@ -153,23 +182,26 @@ def date(column: Column, options: Options) -> Reader:
         lambda cell: parse_date(cell, formats),
         lambda target: parse_date(target, ISO_DATE_FORMATS),
         "date",
+        field,
     )
 
 
-def number(column: Column, options: Options) -> Reader:
+def number(column: Column, options: Options, field: str | None = None) -> Reader:
     decimal = options.decimal
     return _reader(
-        column, options, lambda cell: parse_decimal(cell, decimal), parse_decimal, "number"
+        column, options, lambda cell: parse_decimal(cell, decimal), parse_decimal, "number", field
     )
 
 
-def count(column: Column, options: Options) -> Reader:
+def count(column: Column, options: Options, field: str | None = None) -> Reader:
     """A whole number of at least 1, such as administrations per day."""
     decimal = options.decimal
-    return _reader(column, options, lambda cell: parse_count(cell, decimal), parse_count, "number")
+    return _reader(
+        column, options, lambda cell: parse_count(cell, decimal), parse_count, "number", field
+    )
 
 
-READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
+READERS: dict[ReadKind, Callable[[Column, Options, str | None], Reader]] = {
     "text": text,
     "date": date,
     "number": number,
@@ -177,9 +209,12 @@ READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
 }
 
 
-def reader(column: Column, declared: FieldReads, options: Options) -> Reader:
-    """The reader a field's declaration calls for (``spec.reads``)."""
-    return READERS[declared.kind](column, options)
+def reader(
+    column: Column, declared: FieldReads, options: Options, field: str | None = None
+) -> Reader:
+    """The reader a field's declaration calls for (``spec.reads``); ``field`` names the field
+    in problems that have no column to name (an expression's)."""
+    return READERS[declared.kind](column, options, field)
 
 
 def result(column_name: str, options: Options) -> Reader:

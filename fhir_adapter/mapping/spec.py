@@ -162,7 +162,8 @@ class TableSpec(ReadOptions):
 
 
 class Column(_Strict):
-    """Where a field comes from: a column (optionally through a code map) or a constant.
+    """Where a field comes from: a column, a constant or a FHIRPath expression over the row
+    (each optionally through a code map).
 
     Every key is applied on every field that accepts a Column, or refused when the mapping
     is loaded (``mapping/constructs.py``): nothing here is ever silently ignored.
@@ -174,6 +175,13 @@ class Column(_Strict):
         min_length=1,
         description="Constant used for every row instead of a column, read like a cell of "
         "the section's table.",
+    )
+    expression: str | None = Field(
+        None,
+        min_length=1,
+        description="FHIRPath over the row, whose properties are its columns (`Name With "
+        "Spaces` in backticks); checked when the file is loaded. No value is blank, one value "
+        "is read like a cell, several are a row error.",
     )
     map: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
         None,
@@ -197,13 +205,14 @@ class Column(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
-        if (self.column is None) == (self.value is None):
-            raise ValueError("give exactly one of 'column' or 'value'")
+        if sum(x is not None for x in (self.column, self.value, self.expression)) != 1:
+            raise ValueError("give exactly one of 'column', 'value' or 'expression'")
         return self
 
 
 ColumnRef = Annotated[
-    Column, Field(description="A column name, or {column|value, map, required, format}.")
+    Column,
+    Field(description="A column name, or {column|value|expression, map, required, format}."),
 ]
 
 ReadKind = Literal["text", "date", "number", "count"]

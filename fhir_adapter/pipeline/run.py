@@ -14,12 +14,12 @@ from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
 from fhir_adapter.kinds import registry
+from fhir_adapter.mapping.columns import columns_by_table
 from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.loader import LoadedMapping
 from fhir_adapter.mapping.records import Origin, RowError
-from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 from fhir_adapter.pipeline.report import MapReport
 from fhir_adapter.pipeline.spill import Spill
 from fhir_adapter.sources.row import SourceRow
@@ -35,28 +35,6 @@ class MappedParticipant:
     key: str
     resources: list[Resource]
     origins: dict[ResourceKey, Origin]  # the source row each resource came from
-
-
-def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
-    """Every column the mapping reads, per table: checked against each file's header."""
-    found: dict[str, list[str]] = {}
-
-    def add(table: str, column: str | None) -> None:
-        if column and column not in found.setdefault(table, []):
-            found[table].append(column)
-
-    for _, section in spec.sections():
-        add(section.table, section.subject)
-        for name, value in section:
-            if isinstance(value, Column):
-                add(section.table, value.column)
-            elif name in {"id", "line", "value"} and isinstance(value, str):
-                add(section.table, value)
-            elif name == "values":
-                for observed in value:
-                    assert isinstance(observed, ObservedValue)
-                    add(section.table, observed.column)
-    return found
 
 
 def structure_errors(built: list[tuple[Resource, Origin]]) -> list[RowError]:

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8"))
 COLUMN_REF = "#/$defs/Column"
 # The Column keys this test knows how to exercise; a new key must be added here.
-CONSTRUCTS = {"column", "value", "map", "required", "format"}
+CONSTRUCTS = {"column", "value", "expression", "map", "required", "format"}
 
 # A long-layout section, so its fields are exercised too (study A itself is wide).
 LONG_SECTION = {
@@ -281,6 +281,19 @@ def test_value_is_applied(run, base_plain, base_tables, top, definition, field, 
     assert run(base_plain, garbage) != run(base_plain, everywhere)
 
 
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_expression_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(case.plain, case.tables)
+    others = {k: v for k, v in case.original.items() if k != "column"}
+    # Every filled cell gains a prefix the expression takes off again: the field reads as
+    # before, through its map and format, and blank cells stay blank.
+    plain = case.with_field(expression=f"`{case.column}`.substring(2)", **others)
+    prefixed = case.with_cells(lambda v: f"X:{v}" if v.strip() else v)
+    assert run(plain, prefixed) == baseline
+    assert run(base_plain, prefixed) != baseline  # the prefix matters without it
+
+
 # A field that may be blank only together with another (the other is blanked with it).
 COMPANIONS = {("Medications", "dose_unit"): "dose"}
 
@@ -399,6 +412,13 @@ def _line_of(path: Path, needle: str) -> int:
             "participants.arm.required",
             "value: IV",
             "no effect with a constant",
+        ),
+        (
+            "  dose: dose\n",
+            '  dose: {expression: "dose.where("}\n',
+            "medications.dose.expression",
+            "dose.where(",
+            "FHIRPath syntax error",
         ),
         (
             '{column: hba1c_pct, analyte: hba1c, unit: "%"}',
