@@ -33,6 +33,8 @@ def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
 
     for _, section in spec.sections():
         add(section.table, [section.subject])
+        if section.where is not None:
+            add(section.table, compile_expression(section.where).columns)
         for name, value in section:
             if isinstance(value, Column):
                 add(section.table, column_reads(value))

@@ -110,6 +110,11 @@ def construct_problems(spec: MappingSpec) -> Iterator[Problem]:
     for loc, section in spec.sections():
         table = spec.tables.get(section.table)
         options = None if table is None else Options.resolve(table, spec.source)
+        if section.where is not None:
+            try:
+                compile_expression(section.where)
+            except ExpressionError as error:
+                yield f"{error} (in 'where')", [*loc, "where"]
         for name, column, declared in column_fields(section):
             if column is not None:
                 yield from column_problems(name, column, declared, options, [*loc, name])

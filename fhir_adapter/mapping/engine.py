@@ -28,6 +28,7 @@ from fhir_adapter.mapping.records import (
     ProductRecord,
     RowError,
 )
+from fhir_adapter.mapping.selection import SectionRows
 from fhir_adapter.mapping.spec import (
     Column,
     LongObservations,
@@ -132,6 +133,10 @@ class ParticipantMapper:
         def own_id(section: Any, column: str) -> F.Reader:
             return F.text(Column(column=column), o[section.table])
 
+        self._selectors = {
+            id(section): SectionRows(section, o[section.table], ".".join(map(str, loc)))
+            for loc, section in s.sections()
+        }
         p = s.participants
         self._participant = fields(
             p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason"
@@ -181,6 +186,12 @@ class ParticipantMapper:
                 *fields(ae, "onset", "term", "severity", "serious", "outcome"),
             )
 
+    def _rows(
+        self, section: Any, rows: Mapping[str, Sequence[SourceRow]], errors: list[RowError]
+    ) -> Sequence[SourceRow]:
+        """The participant's rows of ``section``: its table's rows its ``where`` keeps."""
+        return self._selectors[id(section)].select(rows, errors)
+
     def subject_columns(self) -> dict[str, str]:
         """Table name → the column that names the participant (one per table)."""
         columns: dict[str, str] = {}
@@ -194,7 +205,9 @@ class ParticipantMapper:
         """Map one participant. ``rows`` holds the participant's rows per table name."""
         errors: list[RowError] = []
         result = ParticipantResult(subject, None, errors, sum(len(r) for r in rows.values()))
-        own = rows.get(self.spec.participants.table, ())
+        own = self._rows(self.spec.participants, rows, errors)
+        if not own and (errors or rows.get(self.spec.participants.table)):
+            return result  # the participants' 'where' left this person out (or failed)
         if not own:
             for table_rows in rows.values():
                 for row in table_rows:
@@ -225,10 +238,10 @@ class ParticipantMapper:
         birth = participant.birth_date
         if self.spec.diagnosis:
             records.diagnosis = self._map_diagnosis(
-                rows.get(self.spec.diagnosis.table, ()), participant, errors
+                self._rows(self.spec.diagnosis, rows, errors), participant, errors
             )
         for compiled in self._observations:
-            table_rows = rows.get(compiled[1].table, ())
+            table_rows = self._rows(compiled[1], rows, errors)
             if compiled[0] == "wide":
                 self._map_wide(compiled, table_rows, records.measurements, errors, birth)
             else:
@@ -238,7 +251,7 @@ class ParticipantMapper:
         )
         if self.spec.procedures:
             self._map_rows(
-                rows.get(self.spec.procedures.table, ()),
+                self._rows(self.spec.procedures, rows, errors),
                 self._make_procedure,
                 records.procedures,
                 errors,
@@ -247,7 +260,7 @@ class ParticipantMapper:
             _no_duplicates(records.procedures, lambda r: r.id, "procedure id", errors)
         if self.spec.products:
             self._map_rows(
-                rows.get(self.spec.products.table, ()),
+                self._rows(self.spec.products, rows, errors),
                 self._make_product,
                 records.products,
                 errors,
@@ -256,7 +269,7 @@ class ParticipantMapper:
             _no_duplicates(records.products, lambda r: r.id, "product id", errors)
         if self.spec.medications:
             self._map_rows(
-                rows.get(self.spec.medications.table, ()),
+                self._rows(self.spec.medications, rows, errors),
                 self._make_medication,
                 records.medications,
                 errors,
@@ -266,7 +279,7 @@ class ParticipantMapper:
             records.medications = _mark_dose_changes(records.medications)
         if self.spec.adverse_events:
             self._map_rows(
-                rows.get(self.spec.adverse_events.table, ()),
+                self._rows(self.spec.adverse_events, rows, errors),
                 self._make_adverse,
                 records.adverse_events,
                 errors,

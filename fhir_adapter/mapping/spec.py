@@ -343,6 +343,12 @@ class Study(_Strict):
 class _Section(_Strict):
     table: str = Field(description="Name of a table declared under 'tables'.")
     subject: str = Field(description="Column holding the participant's study identifier.")
+    where: str | None = Field(
+        None,
+        min_length=1,
+        description="FHIRPath over the row (like a field's expression): only rows where it is "
+        "true are this section's; the others are not read by it (no error).",
+    )
 
 
 class Participants(_Section):

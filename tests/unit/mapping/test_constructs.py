@@ -347,6 +347,52 @@ def test_format_is_applied(run, base_plain, base_tables, top, definition, field,
     assert run(base_plain, years)[1] != ()  # a year alone is not a full date
 
 
+# --- 'where' on every section ----------------------------------------------------------------
+
+
+def _sections_with_where() -> list[tuple[str, str]]:
+    found = []
+    for top, prop in SCHEMA["properties"].items():
+        for ref in _refs(prop):
+            name = ref.rsplit("/", 1)[-1]
+            if "where" in SCHEMA["$defs"][name].get("properties", {}):
+                found.append((top, name))
+    return found
+
+
+SECTIONS = _sections_with_where()
+
+
+def test_every_section_takes_where():
+    assert {name for _, name in SECTIONS} == {name for _, name, _, _ in FIELDS}
+
+
+@pytest.mark.parametrize(("top", "definition"), [pytest.param(*s, id=s[1]) for s in SECTIONS])
+def test_where_is_applied(run, base_plain, base_tables, top, definition):
+    plain = copy.deepcopy(base_plain)
+    section = _section(plain, top, definition)
+    table = section["table"]
+    file = plain["tables"][table]["file"]
+    tables = copy.deepcopy(base_tables)
+    for row in tables[file]:
+        row["keep"] = "Y"
+    baseline = run(base_plain, tables)
+    # A copy of the first row that the filter must leave out (read, it is a duplicate).
+    tables[file].append({**tables[file][0], "keep": "N"})
+    assert run(base_plain, tables) != baseline
+    for _, other in plain_sections(plain):
+        if other["table"] == table:  # every section reading the table filters it
+            other["where"] = "keep = 'Y'"
+    assert run(plain, tables) == baseline
+
+
+def plain_sections(plain: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for top, _ in SECTIONS:
+        node = plain.get(top)
+        for item in node if isinstance(node, list) else [node] if node else []:
+            yield top, item
+
+
 # --- refusals carry file:line ----------------------------------------------------------------
 
 
