@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fhir_adapter.mapping.expressions import compile_expression
+from fhir_adapter.mapping.keys import key_columns
 from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 
 
@@ -38,7 +39,9 @@ def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
         for name, value in section:
             if isinstance(value, Column):
                 add(section.table, column_reads(value))
-            elif name in {"id", "line", "value"} and isinstance(value, str):
+            elif name in {"id", "line"}:
+                add(section.table, key_columns(value))
+            elif name == "value" and isinstance(value, str):
                 add(section.table, [value])
             elif name == "values":
                 for observed in value:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhir_adapter.mapping import fields as F
+from fhir_adapter.mapping.keys import OwnKeyValue, key_reader
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Converted,
@@ -130,8 +131,8 @@ class ParticipantMapper:
         def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
             return tuple(read(section, name) for name in names)
 
-        def own_id(section: Any, column: str) -> F.Reader:
-            return F.text(Column(column=column), o[section.table])
+        def own_id(section: Any, key: OwnKeyValue) -> F.Reader:
+            return key_reader(key, o[section.table])
 
         self._selectors = {
             id(section): SectionRows(section, o[section.table], ".".join(map(str, loc)))

@@ -257,6 +257,27 @@ def column_fields(section: BaseModel) -> Iterator[tuple[str, Column | None, Fiel
             yield name, getattr(section, name), declared
 
 
+class RowNumber(_Strict):
+    """A record's own key taken from its row's place: fragile, see ``OwnKey``."""
+
+    row_number: Literal[True] = Field(
+        description="The row's position (1, 2, ...) among the participant's rows of the "
+        "section's table that its 'where' keeps, in file order."
+    )
+
+
+OwnKey = Annotated[
+    str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | RowNumber,
+    Field(
+        description="What tells a participant's records of this section apart, in ids and "
+        "identifiers: a column; a list of columns (a composite key, joined with '/'; a blank "
+        "part is a row error); or {row_number: true}, the row's position among the "
+        "participant's rows of this section (after 'where'), which changes when the export "
+        "is re-sorted."
+    ),
+]
+
+
 # --- study -----------------------------------------------------------------------------------
 
 
@@ -412,7 +433,7 @@ Observations = Annotated[WideObservations | LongObservations, Field(discriminato
 
 
 class Procedures(_Section):
-    id: str = Field(description="Column with the procedure's own identifier.")
+    id: OwnKey
     kind: ColumnRef = reads("text", description="Mapped to keys in codes.procedures.")
     date: ColumnRef = reads("date")
     route: ColumnRef | None = reads(
@@ -427,7 +448,7 @@ class Procedures(_Section):
 
 
 class Products(_Section):
-    id: str
+    id: OwnKey
     harvest: ColumnRef | None = reads(
         "text", blank=True, optional=True, description="Harvest procedure id (procedures.id)."
     )
@@ -439,7 +460,7 @@ class Products(_Section):
 
 
 class Medications(_Section):
-    line: str = Field(description="Column numbering the participant's medication lines.")
+    line: OwnKey
     drug: ColumnRef = reads("text", description="Mapped to keys in codes.drugs.")
     dose: ColumnRef = reads(
         "number",
@@ -468,7 +489,7 @@ class Medications(_Section):
 
 
 class AdverseEvents(_Section):
-    id: str
+    id: OwnKey
     onset: ColumnRef = reads("date")
     term: ColumnRef = reads("text", description="AdverseEvent.event.text (free text).")
     severity: ColumnRef = reads("text", description="Mapped to mild | moderate | severe.")

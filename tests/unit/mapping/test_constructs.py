@@ -393,6 +393,72 @@ def plain_sections(plain: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
             yield top, item
 
 
+# --- own keys: a column, a list of columns, or the row's position -------------------------------
+
+KEY_TYPES = {
+    "Procedures": "Procedure",
+    "Products": "BiologicallyDerivedProduct",
+    "Medications": "MedicationStatement",
+    "AdverseEvents": "AdverseEvent",
+}
+
+
+def _key_fields() -> list[tuple[str, str, str]]:
+    found = []
+    for top, name in SECTIONS:
+        for field, schema in SCHEMA["$defs"][name]["properties"].items():
+            if "#/$defs/RowNumber" in _refs(schema):
+                found.append((top, name, field))
+    return found
+
+
+KEY_FIELDS = _key_fields()
+
+
+def test_the_walk_finds_every_own_key():
+    assert {(name, field) for _, name, field in KEY_FIELDS} == {
+        ("Procedures", "id"),
+        ("Products", "id"),
+        ("Medications", "line"),
+        ("AdverseEvents", "id"),
+    }
+
+
+@pytest.mark.parametrize(("top", "definition", "field"), KEY_FIELDS)
+def test_key_forms_are_applied(run, base_plain, base_tables, top, definition, field):
+    plain = copy.deepcopy(base_plain)
+    plain["products"].pop("harvest")  # references name the other section's keys
+    plain["procedures"].pop("product")
+    section = _section(plain, top, definition)
+    column = section[field]
+    baseline = run(plain, base_tables)
+    section[field] = [column]
+    assert run(plain, base_tables) == baseline  # a list of one column is that column
+    section[field] = [section["subject"], column]
+    composite = run(plain, base_tables)
+    section[field] = {"row_number": True}
+    numbered = run(plain, base_tables)
+    assert composite[1] == () and numbered[1] == ()
+    values = _key_values(numbered, KEY_TYPES[definition])
+    subjects = [v.split("/")[0] for v in values]
+    # each participant's records numbered 1, 2, ... in row order
+    assert values == [
+        f"{subject}/{subjects[: i + 1].count(subject)}" for i, subject in enumerate(subjects)
+    ]
+    keys = _key_values(composite, KEY_TYPES[definition])
+    assert keys and all(k.split("/")[0] == k.split("/")[1] for k in keys)  # subject/subject/id
+
+
+def _key_values(outcome: Any, resource_type: str) -> list[str]:
+    values = []
+    for text in outcome[0]:
+        resource = json.loads(text)
+        if resource["resourceType"] == resource_type:
+            identifier = resource["identifier"]  # a list, but one object on AdverseEvent
+            values.append((identifier[0] if isinstance(identifier, list) else identifier)["value"])
+    return values
+
+
 # --- refusals carry file:line ----------------------------------------------------------------
 
 
