@@ -11,15 +11,18 @@ from collections.abc import Iterable
 
 from fhir_adapter.mapping.expressions import compile_expression
 from fhir_adapter.mapping.keys import key_columns
+from fhir_adapter.mapping.lookup import lookup_columns
 from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 
 
-def column_reads(column: Column) -> Iterable[str]:
-    """The columns one Column field reads from its section's table."""
+def column_reads(column: Column, table: str) -> Iterable[tuple[str, str]]:
+    """(table, column) for every column one Column field of a section on ``table`` reads."""
     if column.column is not None:
-        yield column.column
+        yield table, column.column
     if column.expression is not None:
-        yield from compile_expression(column.expression).columns
+        yield from ((table, c) for c in compile_expression(column.expression).columns)
+    if column.lookup is not None:
+        yield from lookup_columns(column.lookup, table)
 
 
 def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
@@ -38,7 +41,8 @@ def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
             add(section.table, compile_expression(section.where).columns)
         for name, value in section:
             if isinstance(value, Column):
-                add(section.table, column_reads(value))
+                for table, column in column_reads(value, section.table):
+                    add(table, [column])
             elif name in {"id", "line"}:
                 add(section.table, key_columns(value))
             elif name == "value" and isinstance(value, str):

@@ -15,6 +15,7 @@ from typing import Any
 
 from fhir_adapter.mapping.expressions import ExpressionError, compile_expression
 from fhir_adapter.mapping.fields import Options
+from fhir_adapter.mapping.lookup import lookup_problems
 from fhir_adapter.mapping.spec import Column, FieldReads, MappingSpec, column_fields
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -118,6 +119,8 @@ def construct_problems(spec: MappingSpec) -> Iterator[Problem]:
         for name, column, declared in column_fields(section):
             if column is not None:
                 yield from column_problems(name, column, declared, options, [*loc, name])
+            if column is not None and column.lookup is not None:
+                yield from lookup_problems(column.lookup, spec, [*loc, name, "lookup"])
     for index, observed in enumerate(spec.observations):
         if observed.layout != "wide":
             continue

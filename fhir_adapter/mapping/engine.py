@@ -126,7 +126,10 @@ class ParticipantMapper:
             column = getattr(section, name)
             declared = field_reads(type(section), name)
             assert declared is not None, name
-            return None if column is None else F.reader(column, declared, o[section.table], name)
+            if column is None:
+                return None
+            table = column.lookup.table if column.lookup else section.table
+            return F.reader(column, declared, o[table], name, o[section.table])
 
         def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
             return tuple(read(section, name) for name in names)

@@ -51,7 +51,7 @@ class RowExpression:
         """Every value the expression gives on a row (``missing`` cell texts are blank)."""
         row = {}
         for name in self.columns:
-            cell = _as_fhirpath(values.get(name), missing)
+            cell = as_fhirpath(values.get(name), missing)
             if cell is not None:
                 row[name] = cell
         try:
@@ -96,7 +96,7 @@ def _columns(parsed: list[Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _as_fhirpath(cell: object, missing: Collection[str]) -> object | None:
+def as_fhirpath(cell: object, missing: Collection[str]) -> object | None:
     """A cell as the expression sees it; None when blank."""
     if cell is None:
         return None

@@ -73,8 +73,15 @@ class Options:
 Reader = Callable[[dict[str, object]], Any]
 
 
-def _source(column: Column, options: Options, field: str | None) -> Reader:
-    """Where a field's cell comes from: the row's column, or its expression's one value."""
+def _source(
+    column: Column, options: Options, field: str | None, row_options: Options | None
+) -> Reader:
+    """Where a field's cell comes from: the row's column, its expression's one value, or
+    the cell a lookup finds (``options`` are then the found row's table's)."""
+    if column.lookup is not None:
+        from fhir_adapter.mapping.lookup import lookup_source  # it builds on this module
+
+        return lookup_source(column.lookup, row_options or options, options, field)
     if column.expression is not None:
         expression = compile_expression(column.expression)
         missing = options.missing
@@ -94,15 +101,21 @@ def _named(field: str | None) -> str:
     return f"field '{field}': " if field else ""
 
 
-def _raw(column: Column, options: Options, field: str | None = None) -> Reader:
+def _raw(
+    column: Column, options: Options, field: str | None = None, row_options: Options | None = None
+) -> Reader:
     """The cell (or constant) after blank handling; raises for a blank required cell."""
     if column.value is not None:
         constant = column.value
         return lambda values: constant
-    source = _source(column, options, field)
+    source = _source(column, options, field, row_options)
     name = column.column
     # A blank from an expression has no column to name: the message names the field.
-    blank = "a value is required" if name else f"{_named(field)}the expression gave no value"
+    blank = (
+        "a value is required"
+        if name
+        else f"{_named(field)}the {'lookup' if column.lookup else 'expression'} gave no value"
+    )
     missing = options.missing
     required = column.required
 
@@ -129,6 +142,7 @@ def _reader(
     canonical: Callable[[str], Any],
     rule: str,
     field: str | None = None,
+    row_options: Options | None = None,
 ) -> Reader:
     """Blank handling, then the code map when there is one, then the conversion.
 
@@ -137,7 +151,7 @@ def _reader(
     file, so it uses the file's forms ('.' decimals, YYYY-MM-DD); the loader has already
     checked that every target converts (``mapping/constructs.py``).
     """
-    raw = _raw(column, options, field)
+    raw = _raw(column, options, field, row_options)
     name = column.column
     table = column.map
 
@@ -167,14 +181,18 @@ def _same(text: str) -> str:
     return text
 
 
-def text(column: Column, options: Options, field: str | None = None) -> Reader:
+def text(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     """Cell text, through the column's code map when it has one."""
-    return _reader(column, options, str, _same, "text", field)
+    return _reader(column, options, str, _same, "text", field, row)
 
 
-def date(column: Column, options: Options, field: str | None = None) -> Reader:
+def date(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     if column.format == "year":
-        return _reader(column, options, parse_year, parse_year, "date", field)
+        return _reader(column, options, parse_year, parse_year, "date", field, row)
     formats = options.date_formats
     return _reader(
         column,
@@ -183,25 +201,36 @@ def date(column: Column, options: Options, field: str | None = None) -> Reader:
         lambda target: parse_date(target, ISO_DATE_FORMATS),
         "date",
         field,
+        row,
     )
 
 
-def number(column: Column, options: Options, field: str | None = None) -> Reader:
+def number(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     decimal = options.decimal
     return _reader(
-        column, options, lambda cell: parse_decimal(cell, decimal), parse_decimal, "number", field
+        column,
+        options,
+        lambda cell: parse_decimal(cell, decimal),
+        parse_decimal,
+        "number",
+        field,
+        row,
     )
 
 
-def count(column: Column, options: Options, field: str | None = None) -> Reader:
+def count(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     """A whole number of at least 1, such as administrations per day."""
     decimal = options.decimal
     return _reader(
-        column, options, lambda cell: parse_count(cell, decimal), parse_count, "number", field
+        column, options, lambda cell: parse_count(cell, decimal), parse_count, "number", field, row
     )
 
 
-READERS: dict[ReadKind, Callable[[Column, Options, str | None], Reader]] = {
+READERS: dict[ReadKind, Callable[[Column, Options, str | None, Options | None], Reader]] = {
     "text": text,
     "date": date,
     "number": number,
@@ -210,11 +239,16 @@ READERS: dict[ReadKind, Callable[[Column, Options, str | None], Reader]] = {
 
 
 def reader(
-    column: Column, declared: FieldReads, options: Options, field: str | None = None
+    column: Column,
+    declared: FieldReads,
+    options: Options,
+    field: str | None = None,
+    row_options: Options | None = None,
 ) -> Reader:
     """The reader a field's declaration calls for (``spec.reads``); ``field`` names the field
-    in problems that have no column to name (an expression's)."""
-    return READERS[declared.kind](column, options, field)
+    in problems that have no column to name (an expression's). For a lookup, ``options`` are
+    the read options of the table the cell is found in, ``row_options`` those of the row's."""
+    return READERS[declared.kind](column, options, field, row_options)
 
 
 def result(column_name: str, options: Options) -> Reader:

@@ -161,9 +161,25 @@ class TableSpec(ReadOptions):
 # --- column references -----------------------------------------------------------------------
 
 
+class MatchExpression(_Strict):
+    expression: str = Field(min_length=1, description="FHIRPath over this row.")
+
+
+class Lookup(_Strict):
+    """A value from another row of the same participant: the one row of ``table`` whose
+    ``on`` column equals this row's ``match``; its ``column`` is read like a cell there."""
+
+    table: str = Field(description="A table under 'tables' that a section reads.")
+    match: str | MatchExpression = Field(
+        description="What to look for, from this row: a column, or {expression: FHIRPath}."
+    )
+    on: str = Field(description="The column of the other table compared with 'match'.")
+    column: str = Field(description="The column of the matching row to read.")
+
+
 class Column(_Strict):
-    """Where a field comes from: a column, a constant or a FHIRPath expression over the row
-    (each optionally through a code map).
+    """Where a field comes from: a column, a constant, a FHIRPath expression over the row or
+    a lookup in another row (each optionally through a code map).
 
     Every key is applied on every field that accepts a Column, or refused when the mapping
     is loaded (``mapping/constructs.py``): nothing here is ever silently ignored.
@@ -182,6 +198,11 @@ class Column(_Strict):
         description="FHIRPath over the row, whose properties are its columns (`Name With "
         "Spaces` in backticks); checked when the file is loaded. No value is blank, one value "
         "is read like a cell, several are a row error.",
+    )
+    lookup: Lookup | None = Field(
+        None,
+        description="Read the cell from the participant's one row of another table (or this "
+        "one) that matches; none or several matching is a row error.",
     )
     map: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
         None,
@@ -205,14 +226,15 @@ class Column(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
-        if sum(x is not None for x in (self.column, self.value, self.expression)) != 1:
-            raise ValueError("give exactly one of 'column', 'value' or 'expression'")
+        sources = (self.column, self.value, self.expression, self.lookup)
+        if sum(x is not None for x in sources) != 1:
+            raise ValueError("give exactly one of 'column', 'value', 'expression' or 'lookup'")
         return self
 
 
 ColumnRef = Annotated[
     Column,
-    Field(description="A column name, or {column|value|expression, map, required, format}."),
+    Field(description="A column name, or {column|value|expression|lookup, map, required, format}."),
 ]
 
 ReadKind = Literal["text", "date", "number", "count"]

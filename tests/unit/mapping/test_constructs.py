@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8"))
 COLUMN_REF = "#/$defs/Column"
 # The Column keys this test knows how to exercise; a new key must be added here.
-CONSTRUCTS = {"column", "value", "expression", "map", "required", "format"}
+CONSTRUCTS = {"column", "value", "expression", "lookup", "map", "required", "format"}
 
 # A long-layout section, so its fields are exercised too (study A itself is wide).
 LONG_SECTION = {
@@ -292,6 +292,32 @@ def test_expression_is_applied(run, base_plain, base_tables, top, definition, fi
     prefixed = case.with_cells(lambda v: f"X:{v}" if v.strip() else v)
     assert run(plain, prefixed) == baseline
     assert run(base_plain, prefixed) != baseline  # the prefix matters without it
+
+
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_lookup_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(case.plain, case.tables)
+    # Each row's value moves to the next row of the same participant (in a new column); the
+    # lookup finds it there by a key the row names, so the field reads as before.
+    tables = copy.deepcopy(case.tables)
+    subject = case.section["subject"]
+    rows = tables[case.file]
+    for index, row in enumerate(rows):
+        row["row_key"] = f"K{index}"
+    for person in {r[subject] for r in rows}:
+        own = [r for r in rows if r[subject] == person]
+        for row, holder in zip(own, own[1:] + own[:1], strict=True):
+            row["found_at"] = holder["row_key"]
+            holder["moved"] = row[case.column]
+    for row in rows:
+        row[case.column] = "?? not read"
+    others = {k: v for k, v in case.original.items() if k != "column"}
+    lookup = {"table": case.section["table"], "match": "found_at", "on": "row_key"}
+    plain = case.with_field(lookup={**lookup, "column": "moved"}, **others)
+    assert run(plain, tables) == baseline
+    plain = case.with_field(lookup={**lookup, "column": case.column}, **others)
+    assert run(plain, tables) != baseline  # the column it reads matters
 
 
 # A field that may be blank only together with another (the other is blanked with it).
