@@ -175,7 +175,7 @@ class ParticipantMapper:
             pd = s.products
             self._product = (
                 own_id(pd, pd.id),
-                *fields(pd, "harvest", "collected", "cell_type", "dose", "viability"),
+                *fields(pd, "harvest", "collected", "cell_type", "dose", "viability", "dose_unit"),
             )
         if s.medications:
             md = s.medications
@@ -527,8 +527,20 @@ class ParticipantMapper:
         return ProcedureRecord(pid, kind, date, route, site, product, r.origin)
 
     def _make_product(self, r: _Rows) -> ProductRecord | None:
-        pid, harvest, collected, cell_type, dose, viability = (r.get(x) for x in self._product)
+        pid, harvest, collected, cell_type, dose, viability, unit = (
+            r.get(x) for x in self._product
+        )
         assert self.spec.products is not None
+        unit_spec = self.spec.products.dose_unit
+        if dose is not None and unit is None and not r.failed:
+            r.fail(unit_spec.column, "required", "a dose needs its unit")
+        if unit is not None and unit_spec.map is None and not _is_ucum(unit):
+            r.fail(
+                unit_spec.column,
+                "unit",
+                "not a UCUM unit code; map the export's unit text to UCUM with 'map:' "
+                "(e.g. 10^6/kg: '10*6/kg')",
+            )
         r.after_birth(collected, self.spec.products.collected)
         if dose is not None and dose <= 0:
             r.fail(self.spec.products.dose.column, "range", "dose must be positive")
@@ -544,7 +556,7 @@ class ParticipantMapper:
             collected,
             cell_type,
             dose,
-            self.spec.products.dose_unit,
+            unit,
             viability,
             r.origin,
         )

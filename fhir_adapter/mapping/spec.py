@@ -477,8 +477,20 @@ class Products(_Section):
     collected: ColumnRef = reads("date")
     cell_type: ColumnRef = reads("text", description="Mapped to keys in codes.cell_types.")
     dose: ColumnRef = reads("number", blank=True, description="Cell dose (cell-dose extension).")
-    dose_unit: str = Field("10*6/kg", description="UCUM unit of the dose column.")
+    dose_unit: ColumnRef = Field(
+        Column(value="10*6/kg"),
+        description="Unit of the dose: a UCUM code written as text is the constant unit "
+        "(default 10*6/kg); or {column: ..., map: {export text: UCUM}} reads it per row (a "
+        "cell neither mapped nor UCUM is a row error); needed with a dose.",
+        json_schema_extra={"x-reads": "text", "x-blank": "omit"},
+    )
     viability: ColumnRef | None = reads("number", blank=True, optional=True)
+
+    @field_validator("dose_unit", mode="before")
+    @classmethod
+    def _constant_unit(cls, value: Any) -> Any:
+        # Here a plain string is the unit itself (as it always was), not a column name.
+        return {"value": value} if isinstance(value, str) else value
 
 
 class Medications(_Section):

@@ -116,12 +116,15 @@ def base_plain() -> dict[str, Any]:
     plain = spec.model_dump(exclude_unset=True, mode="json")
     plain["tables"]["labs"] = {"file": "labs.csv"}
     plain["observations"].append(copy.deepcopy(LONG_SECTION))
+    # The product's dose unit read from a column (study A's is a constant).
+    plain["products"]["dose_unit"] = {"column": "dose_unit_text", "map": {"10^6/kg": "10*6/kg"}}
     return plain
 
 
 @pytest.fixture
 def base_tables(tables) -> dict[str, list[dict[str, str]]]:
-    return {**tables, "labs.csv": [dict(r) for r in LABS]}
+    products = [{**r, "dose_unit_text": "10^6/kg"} for r in tables["cell_products.csv"]]
+    return {**tables, "labs.csv": [dict(r) for r in LABS], "cell_products.csv": products}
 
 
 def _section(plain: dict[str, Any], top: str, definition: str) -> dict[str, Any]:
@@ -321,7 +324,7 @@ def test_lookup_is_applied(run, base_plain, base_tables, top, definition, field,
 
 
 # A field that may be blank only together with another (the other is blanked with it).
-COMPANIONS = {("Medications", "dose_unit"): "dose"}
+COMPANIONS = {("Medications", "dose_unit"): "dose", ("Products", "dose_unit"): "dose"}
 
 
 def _columnless(outcome: Any) -> Any:
