@@ -364,6 +364,7 @@ class ResourceFactory:
                 }
             )
         if r.dose is not None:
+            assert r.dose_unit is not None  # the engine refuses a dose without its unit
             extensions.append(
                 {"url": ext.PRODUCT_CELL_DOSE, "valueQuantity": _quantity(r.dose, r.dose_unit)}
             )

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from fhir_adapter.mapping.expressions import ExpressionError, compile_expression
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.frequency import parse_frequency
+from fhir_adapter.mapping.lookup import lookup_problems
 from fhir_adapter.mapping.spec import Column, FieldReads, MappingSpec, column_fields
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -66,6 +68,11 @@ def column_problems(
     name: str, column: Column, declared: FieldReads, options: Options | None, loc: list[Any]
 ) -> Iterator[Problem]:
     """What in one Column the engine would not apply as written."""
+    if column.expression is not None:
+        try:
+            compile_expression(column.expression)
+        except ExpressionError as error:
+            yield f"{error} (in the expression of '{name}')", [*loc, "expression"]
     if column.format is not None and declared.kind != "date":
         yield (
             f"'format' applies only to date fields; '{name}' reads {declared.kind}",
@@ -111,9 +118,16 @@ def construct_problems(spec: MappingSpec) -> Iterator[Problem]:
     for loc, section in spec.sections():
         table = spec.tables.get(section.table)
         options = None if table is None else Options.resolve(table, spec.source)
+        if section.where is not None:
+            try:
+                compile_expression(section.where)
+            except ExpressionError as error:
+                yield f"{error} (in 'where')", [*loc, "where"]
         for name, column, declared in column_fields(section):
             if column is not None:
                 yield from column_problems(name, column, declared, options, [*loc, name])
+            if column is not None and column.lookup is not None:
+                yield from lookup_problems(column.lookup, spec, [*loc, name, "lookup"])
     for index, observed in enumerate(spec.observations):
         if observed.layout != "wide":
             continue

@@ -112,7 +112,7 @@ class ProductRecord:
     collected: str
     cell_type: str
     dose: Decimal | None
-    dose_unit: str
+    dose_unit: str | None  # never None with a dose
     viability: Decimal | None
     origin: Origin
 
