@@ -408,6 +408,13 @@ class Participants(_Section):
         description="Why participation ended, mapped to keys in codes.end_reasons "
         "(off-study reason extension).",
     )
+    stratum: ColumnRef | None = reads(
+        "text",
+        blank=True,
+        optional=True,
+        description="The participant's treatment group or randomisation stratum, as the "
+        "study names it (research-subject-stratum extension, valueString).",
+    )
 
 
 class Diagnosis(_Section):

@@ -116,6 +116,7 @@ def base_plain() -> dict[str, Any]:
     plain = spec.model_dump(exclude_unset=True, mode="json")
     plain["tables"]["labs"] = {"file": "labs.csv"}
     plain["observations"].append(copy.deepcopy(LONG_SECTION))
+    plain["participants"]["stratum"] = "baseline_med_group"  # study A maps no stratum
     # The product's dose unit read from a column (study A's is a constant).
     plain["products"]["dose_unit"] = {"column": "dose_unit_text", "map": {"10^6/kg": "10*6/kg"}}
     return plain
