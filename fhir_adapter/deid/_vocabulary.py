@@ -34,6 +34,6 @@ def catalogue_vocabulary(spec: MappingSpec) -> frozenset[str]:
     stratum = spec.participants.stratum
     if stratum is not None:  # the labels the mapping writes; a bare cell is not vouched for
         found.update((stratum.map or {}).values())
-        if stratum.value is not None and stratum.map is None:
-            found.add(stratum.value)
+        if stratum.map is None:
+            found.update(c for c in (stratum.value, stratum.default) if c is not None)
     return frozenset(found)

@@ -218,6 +218,13 @@ class Column(_Strict):
     format: Literal["date", "year"] | None = Field(
         None, description="Date fields only: 'year' reads a four-digit year instead of a full date."
     )
+    default: str | None = Field(
+        None,
+        min_length=1,
+        description="Used when the cell is blank, read like a cell (through the map when there "
+        "is one): the site does not record this, the study says it is this. Refused with "
+        "'required' and with 'value'.",
+    )
 
     @model_validator(mode="before")
     @classmethod
