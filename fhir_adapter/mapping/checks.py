@@ -45,11 +45,13 @@ def _targets(
     """Every value a column can produce must be in ``allowed``."""
     if column is None:
         return
-    if column.value is not None and column.map is None and column.value not in allowed:
-        yield (
-            f"'{column.value}' is not a known {what} ({_listing(allowed, column.value)})",
-            [*loc, "value"],
-        )
+    for key in ("value", "default"):
+        constant = getattr(column, key)
+        if constant is not None and column.map is None and constant not in allowed:
+            yield (
+                f"'{constant}' is not a known {what} ({_listing(allowed, constant)})",
+                [*loc, key],
+            )
     for local, target in (column.map or {}).items():
         if target not in allowed:
             yield (

@@ -80,6 +80,11 @@ def column_problems(
         )
     if column.value is not None and "required" in column.model_fields_set:
         yield "'required' has no effect with a constant 'value'; remove it", [*loc, "required"]
+    elif column.default is not None and "required" in column.model_fields_set:
+        yield (
+            "'required' has no effect with 'default' (a blank cell takes the default); remove it",
+            [*loc, "required"],
+        )
     elif not column.required and not declared.blank:
         yield (
             f"'{name}' cannot be left blank: every resource of this section needs it. Remove "
@@ -97,20 +102,22 @@ def column_problems(
                     f"{declared.kind}; map targets are written as in this file)",
                     [*loc, "map", local],
                 )
-    if column.value is not None:
+    if column.value is not None and column.default is not None:
+        yield "'default' has no effect with a constant 'value'; remove it", [*loc, "default"]
+    for key in ("value", "default"):
+        constant = getattr(column, key)
+        if constant is None:
+            continue
         if column.map is not None:
-            if column.value not in column.map:
-                yield (
-                    f"the constant '{column.value}' is not a key of this field's map",
-                    [*loc, "value"],
-                )
+            if constant not in column.map:
+                yield f"the constant '{constant}' is not a key of this field's map", [*loc, key]
         elif options is not None and not _converts(
-            _cell_reader(declared, column, options), column.value
+            _cell_reader(declared, column, options), constant
         ):
             yield (
-                f"the constant '{column.value}' cannot be read as {declared.kind} with this "
+                f"the constant '{constant}' cannot be read as {declared.kind} with this "
                 "table's read options (decimal separator, date formats)",
-                [*loc, "value"],
+                [*loc, key],
             )
 
 

@@ -154,7 +154,7 @@ class ParticipantMapper:
         }
         p = s.participants
         self._participant = fields(
-            p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason"
+            p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason", "stratum"
         )
         if s.diagnosis:
             self._onset = read(s.diagnosis, "onset")
@@ -354,7 +354,7 @@ class ParticipantMapper:
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
         r = _Rows(row, errors)
         p = self.spec.participants
-        sex, birth, arm, enrolled, status, end, reason = (
+        sex, birth, arm, enrolled, status, end, reason, stratum = (
             r.get(reader) for reader in self._participant
         )
         if not r.failed and arm not in self._arm_names:
@@ -367,7 +367,17 @@ class ParticipantMapper:
             return None
         subject = str(row.values.get(self.spec.participants.subject, "")).strip()
         return Participant(
-            subject, sex, birth, arm, self._arm_names[arm], enrolled, status, end, r.origin, reason
+            subject,
+            sex,
+            birth,
+            arm,
+            self._arm_names[arm],
+            enrolled,
+            status,
+            end,
+            r.origin,
+            reason,
+            stratum,
         )
 
     def _map_diagnosis(

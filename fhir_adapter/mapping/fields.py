@@ -120,6 +120,7 @@ def _raw(
     )
     missing = options.missing
     required = column.required
+    default = column.default  # the study's value where the site records none
 
     def read(values: dict[str, object]) -> object:
         cell = source(values)
@@ -131,6 +132,8 @@ def _raw(
             if not cell or cell in missing:
                 cell = None
         if cell is None:
+            if default is not None:
+                return default
             if required:
                 raise FieldProblem(name, "required", blank)
             return None

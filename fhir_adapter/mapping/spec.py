@@ -249,6 +249,13 @@ class Column(_Strict):
     format: Literal["date", "year"] | None = Field(
         None, description="Date fields only: 'year' reads a four-digit year instead of a full date."
     )
+    default: str | None = Field(
+        None,
+        min_length=1,
+        description="Used when the cell is blank, read like a cell (through the map when there "
+        "is one): the site does not record this, the study says it is this. Refused with "
+        "'required' and with 'value'.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -439,6 +446,13 @@ class Participants(_Section):
         optional=True,
         description="Why participation ended, mapped to keys in codes.end_reasons "
         "(off-study reason extension).",
+    )
+    stratum: ColumnRef | None = reads(
+        "text",
+        blank=True,
+        optional=True,
+        description="The participant's treatment group or randomisation stratum, as the "
+        "study names it (research-subject-stratum extension, valueString).",
     )
 
 

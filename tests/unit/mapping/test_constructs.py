@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8"))
 COLUMN_REF = "#/$defs/Column"
 # The Column keys this test knows how to exercise; a new key must be added here.
-CONSTRUCTS = {"column", "value", "expression", "lookup", "map", "required", "format"}
+CONSTRUCTS = {"column", "value", "expression", "lookup", "map", "required", "default", "format"}
 
 # A long-layout section, so its fields are exercised too (study A itself is wide).
 LONG_SECTION = {
@@ -116,6 +116,7 @@ def study_a_plain() -> dict[str, Any]:
     plain = spec.model_dump(exclude_unset=True, mode="json")
     plain["tables"]["labs"] = {"file": "labs.csv"}
     plain["observations"].append(copy.deepcopy(LONG_SECTION))
+    plain["participants"]["stratum"] = "baseline_med_group"  # study A maps no stratum
     # The product's dose unit read from a column (study A's is a constant).
     plain["products"]["dose_unit"] = {"column": "dose_unit_text", "map": {"10^6/kg": "10*6/kg"}}
     return plain
@@ -356,6 +357,32 @@ def test_lookup_is_applied(run, base_plain, base_tables, top, definition, field,
     assert run(plain, tables) == baseline
     plain = case.with_field(lookup={**lookup, "column": case.column}, **others)
     assert run(plain, tables) != baseline  # the column it reads matters
+
+
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_default_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(base_plain, case.tables)
+    index = next(i for i, r in enumerate(case.tables[case.file]) if r[case.column].strip())
+    constant = case.tables[case.file][index][case.column]
+    blanked = copy.deepcopy(case.tables)
+    blanked[case.file][index][case.column] = ""
+    assert run(base_plain, blanked) != baseline  # a blank cell matters ...
+    kept = {k: v for k, v in case.original.items() if k in ("column", "map", "format")}
+    plain = case.with_field(default=constant, **kept)
+    # ... and every blank cell reads as if it held the default
+    filled = copy.deepcopy(blanked)
+    for row in filled[case.file]:
+        row[case.column] = row[case.column] if row[case.column].strip() else constant
+    assert run(plain, blanked) == run(base_plain, filled)
+    for other in ({"required": False}, {"required": True}):
+        refused = _refused_at(run, case.with_field(default=constant, **kept, **other), case.loc)
+        assert refused is not None and refused.loc == [*case.loc, "required"]
+    with_value = {k: v for k, v in kept.items() if k != "column"}
+    refused = _refused_at(
+        run, case.with_field(value=constant, default=constant, **with_value), case.loc
+    )
+    assert refused is not None and refused.loc == [*case.loc, "default"]
 
 
 # A field that may be blank only together with another (the other is blanked with it).
