@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from fhir_adapter.mapping import fields as F
+from fhir_adapter.mapping.codesets import checked, code_sets
 from fhir_adapter.mapping.dependents import (
     BadRowPolicy,
     RejectedRecords,
@@ -132,6 +133,7 @@ class ParticipantMapper:
     def _compile(self) -> None:
         """One reader per field, chosen by the field's declaration (``spec.reads``)."""
         s, o = self.spec, self.options
+        coded = code_sets(s)
 
         def read(section: Any, name: str) -> F.Reader | None:
             column = getattr(section, name)
@@ -140,7 +142,11 @@ class ParticipantMapper:
             if column is None:
                 return None
             table = column.lookup.table if column.lookup else section.table
-            return F.reader(column, declared, o[table], name, o[section.table])
+            reader = F.reader(column, declared, o[table], name, o[section.table])
+            codes = coded.get((type(section).__name__, name))
+            if codes is not None and column.map is None:
+                reader = checked(reader, column, name, codes)
+            return reader
 
         def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
             return tuple(read(section, name) for name in names)
