@@ -69,7 +69,7 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
     people, values = summary["participants"], summary["values"]
-    table = Table(title=escape(f"ehr-pull ← {summary['server']}"))
+    table = Table(title="ehr-pull")
     table.add_column("analyte")
     table.add_column("unit")
     table.add_column("values", justify="right")
@@ -77,6 +77,7 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
         table.add_row(key, escape(unit), f"{values['per_analyte'].get(key, 0):,}")
     stdout.print(table)
     stdout.print(
+        f"from {summary['server']}, {summary['from']} to {summary['to']}; "
         f"participants: {people['listed']} listed, {people['found']} found, "
         f"{people['skipped']} skipped; values: {values['written']:,} written "
         f"({values['converted']:,} converted, {values['outside_windows']:,} outside every "
@@ -92,7 +93,8 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
         stdout.print(f"[yellow]{escape(text)}[/yellow]")
     if len(problems) > _SHOWN_PROBLEMS:
         stdout.print(f"... {len(problems) - _SHOWN_PROBLEMS} more in problems.csv", highlight=False)
-    stdout.print(f"wrote {summary['out']}", highlight=False)
+    names = ", ".join(Path(f).name for f in summary["files"])
+    stdout.print(f"wrote {names} in {summary['out']}", highlight=False)
 
 
 @click.command("ehr-pull")
