@@ -214,7 +214,9 @@ def ehr_pull_command(
         result = pull_labs(
             client, enrolled, targets, options, listed=listed, progress=_Progress(advance)
         )
-    result = dataclasses.replace(result, problems=problems + result.problems)
+    result = dataclasses.replace(
+        result, problems=sorted(problems + result.problems, key=lambda p: p.order)
+    )
     summary = write_outputs(folder, result, loaded.name)
     _print(summary, as_json)
     raise SystemExit(EXIT_ROW_ERRORS if result.problems else EXIT_OK)

@@ -27,6 +27,11 @@ class Problem:
     analyte: str | None = None
     date: str | None = None
 
+    @property
+    def order(self) -> tuple[int, str, str, str]:
+        """Sort key: MRN-file row, then rule, analyte and date."""
+        return (self.row or 0, self.rule, self.analyte or "", self.date or "")
+
     def public(self) -> dict[str, Any]:
         """The part that may be printed: row, rule, analyte key and message."""
         shown: dict[str, Any] = {"row": self.row, "rule": self.rule, "message": self.message}

@@ -216,9 +216,7 @@ def pull_labs(
         looked_up=len(enrolled),
         found=sum(1 for r in results if r.found),
         rows=sorted(rows, key=lambda r: (r.row, r.value.analyte, r.value.date)),
-        problems=sorted(
-            problems, key=lambda p: (p.row or 0, p.rule, p.analyte or "", p.date or "")
-        ),
+        problems=sorted(problems, key=lambda p: p.order),
         counts=dict(vars(counts)),
         elapsed=clock() - started,
     )
