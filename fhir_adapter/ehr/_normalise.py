@@ -79,12 +79,6 @@ class Normaliser:
         self.targets = targets
         self._converters: dict[tuple[str, str], Converter] = {}
 
-    def analyte_of(self, observation: dict[str, Any]) -> str | None:
-        """The analyte key the Observation's LOINC codes name (None: none of ours, or
-        codes of two analytes)."""
-        keys = {self.targets.by_code[c] for c in _loinc_codes(observation, self.targets)}
-        return keys.pop() if len(keys) == 1 else None
-
     def normalise(self, observation: dict[str, Any], row: int, subject: str) -> LabValue | Problem:
         """The value of one Observation the search returned for this participant.
 
