@@ -223,6 +223,8 @@ EXTENSIONS: dict[str, dict[str, Schema]] = {
     ext.PRODUCT_VIABILITY: {"valueQuantity": "Quantity"},
     ext.OBSERVATION_CONVERTED_VALUE: {"valueQuantity": "Quantity"},
     ext.RESEARCH_SUBJECT_OFF_STUDY_REASON: {"valueCodeableConcept": _CC},
+    # the study's label for the group: kept only when the mapping vouches for it (its map)
+    ext.RESEARCH_SUBJECT_STRATUM: {"valueString": Rule.CATALOGUE_TEXT},
     ext.DOSAGE_DAILY_TOTAL: {"valueBoolean": Rule.BOOLEAN},
     AGE_90_OR_OVER: {"valueBoolean": Rule.BOOLEAN},
 }

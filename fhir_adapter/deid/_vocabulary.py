@@ -1,4 +1,4 @@
-"""The texts a mapping vouches for: its code catalogue and its arm names.
+"""The texts a mapping vouches for: its code catalogue, its arm names and its strata.
 
 These come from the mapping file, never from a site export, so a CodeableConcept.text or an
 assignedArm equal to one of them carries no participant data. A free-text cell (an adverse
@@ -13,7 +13,8 @@ from fhir_adapter.mapping.spec import MappingSpec
 
 
 def catalogue_vocabulary(spec: MappingSpec) -> frozenset[str]:
-    """Every text of ``spec.codes`` (names, displays, texts) and every arm name."""
+    """Every text of ``spec.codes`` (names, displays, texts), every arm name and every
+    stratum label the mapping's own ``participants.stratum`` writes (map targets, constant)."""
     found: set[str] = set()
 
     def collect(node: Any) -> None:
@@ -30,4 +31,9 @@ def catalogue_vocabulary(spec: MappingSpec) -> frozenset[str]:
     for drug in spec.codes.drugs.values():
         found.add(drug.name)
     found.update(arm.name for arm in spec.study.arms)
+    stratum = spec.participants.stratum
+    if stratum is not None:  # the labels the mapping writes; a bare cell is not vouched for
+        found.update((stratum.map or {}).values())
+        if stratum.map is None:
+            found.update(c for c in (stratum.value, stratum.default) if c is not None)
     return frozenset(found)

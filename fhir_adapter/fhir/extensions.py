@@ -11,6 +11,8 @@
   (Procedure has no route; BiologicallyDerivedProduct has no property): project extensions.
 - Why a participant went off-study: R4 ResearchSubject has only ``status`` (R5 added
   ``progress.reason``); a coded reason (valueCodeableConcept) from ``codes.end_reasons``.
+- The participant's treatment group or randomisation stratum: R4 ResearchSubject has only
+  ``assignedArm``/``actualArm`` (R5 has no stratum either); the study's label (valueString).
 - A value converted into a form whose LOINC code asserts a method (HbA1c "by IFCC
   protocol"): the Observation keeps the measured value and code; the converted value rides
   along as a valueQuantity, asserting no method.
@@ -25,5 +27,6 @@ PROCEDURE_ROUTE = _PROJECT + "procedure-route"
 PRODUCT_CELL_DOSE = _PROJECT + "cell-dose"
 PRODUCT_VIABILITY = _PROJECT + "viability"
 RESEARCH_SUBJECT_OFF_STUDY_REASON = _PROJECT + "research-subject-off-study-reason"
+RESEARCH_SUBJECT_STRATUM = _PROJECT + "research-subject-stratum"
 OBSERVATION_CONVERTED_VALUE = _PROJECT + "converted-value"
 DOSAGE_DAILY_TOTAL = _PROJECT + "dosage-daily-total"

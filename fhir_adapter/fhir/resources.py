@@ -212,18 +212,23 @@ class ResourceFactory:
         out.append((patient, p.origin))
 
         enrolment = self._head("ResearchSubject", subject)
+        extensions: list[dict[str, Any]] = []
         if p.end_reason is not None:
+            extensions.append(
+                {
+                    "url": ext.RESEARCH_SUBJECT_OFF_STUDY_REASON,
+                    "valueCodeableConcept": {
+                        "coding": [_coding(self.codes.end_reasons[p.end_reason])]
+                    },
+                }
+            )
+        if p.stratum is not None:
+            extensions.append({"url": ext.RESEARCH_SUBJECT_STRATUM, "valueString": p.stratum})
+        if extensions:
             enrolment = {
                 "resourceType": enrolment["resourceType"],
                 "id": enrolment["id"],
-                "extension": [
-                    {
-                        "url": ext.RESEARCH_SUBJECT_OFF_STUDY_REASON,
-                        "valueCodeableConcept": {
-                            "coding": [_coding(self.codes.end_reasons[p.end_reason])]
-                        },
-                    }
-                ],
+                "extension": extensions,
                 "identifier": enrolment["identifier"],
             }
         enrolment["status"] = p.status
@@ -364,6 +369,7 @@ class ResourceFactory:
                 }
             )
         if r.dose is not None:
+            assert r.dose_unit is not None  # the engine refuses a dose without its unit
             extensions.append(
                 {"url": ext.PRODUCT_CELL_DOSE, "valueQuantity": _quantity(r.dose, r.dose_unit)}
             )

@@ -45,11 +45,13 @@ def _targets(
     """Every value a column can produce must be in ``allowed``."""
     if column is None:
         return
-    if column.value is not None and column.map is None and column.value not in allowed:
-        yield (
-            f"'{column.value}' is not a known {what} ({_listing(allowed, column.value)})",
-            [*loc, "value"],
-        )
+    for key in ("value", "default"):
+        constant = getattr(column, key)
+        if constant is not None and column.map is None and constant not in allowed:
+            yield (
+                f"'{constant}' is not a known {what} ({_listing(allowed, constant)})",
+                [*loc, key],
+            )
     for local, target in (column.map or {}).items():
         if target not in allowed:
             yield (
@@ -79,6 +81,16 @@ def _unit(code: str, loc: list[Any]) -> Iterator[Problem]:
         check_ucum(code)
     except UnitError as exc:
         yield str(exc), loc
+
+
+def _unit_column(column: Column, loc: list[Any]) -> Iterator[Problem]:
+    """A unit field's map targets, and a constant read without a map, must be UCUM."""
+    for local, target in (column.map or {}).items():
+        yield from _unit(target, [*loc, "map", local])
+    for key in ("value", "default"):
+        constant = getattr(column, key, None)
+        if constant is not None and column.map is None:
+            yield from _unit(constant, [*loc, key])
 
 
 def path_problem(text: str) -> str | None:
@@ -216,14 +228,10 @@ def semantic_problems(spec: MappingSpec) -> Iterator[Problem]:
         yield from _targets(
             spec.products.cell_type, codes.cell_types, "cell type", ["products", "cell_type"]
         )
-        yield from _unit(spec.products.dose_unit, ["products", "dose_unit"])
+        yield from _unit_column(spec.products.dose_unit, ["products", "dose_unit"])
     if spec.medications:
         yield from _targets(spec.medications.drug, codes.drugs, "drug", ["medications", "drug"])
-        dose_unit = spec.medications.dose_unit
-        for local, target in (dose_unit.map or {}).items():
-            yield from _unit(target, ["medications", "dose_unit", "map", local])
-        if dose_unit.value is not None and dose_unit.map is None:
-            yield from _unit(dose_unit.value, ["medications", "dose_unit", "value"])
+        yield from _unit_column(spec.medications.dose_unit, ["medications", "dose_unit"])
     if spec.adverse_events:
         ae = spec.adverse_events
         yield from _targets(ae.severity, SEVERITY, "severity", ["adverse_events", "severity"])

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from fhir_adapter.mapping.expressions import ExpressionError, compile_expression
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.frequency import parse_frequency
+from fhir_adapter.mapping.lookup import lookup_problems
 from fhir_adapter.mapping.spec import Column, FieldReads, MappingSpec, column_fields
 from fhir_adapter.mapping.values import (
     ISO_DATE_FORMATS,
@@ -66,6 +68,11 @@ def column_problems(
     name: str, column: Column, declared: FieldReads, options: Options | None, loc: list[Any]
 ) -> Iterator[Problem]:
     """What in one Column the engine would not apply as written."""
+    if column.expression is not None:
+        try:
+            compile_expression(column.expression)
+        except ExpressionError as error:
+            yield f"{error} (in the expression of '{name}')", [*loc, "expression"]
     if column.format is not None and declared.kind != "date":
         yield (
             f"'format' applies only to date fields; '{name}' reads {declared.kind}",
@@ -73,6 +80,11 @@ def column_problems(
         )
     if column.value is not None and "required" in column.model_fields_set:
         yield "'required' has no effect with a constant 'value'; remove it", [*loc, "required"]
+    elif column.default is not None and "required" in column.model_fields_set:
+        yield (
+            "'required' has no effect with 'default' (a blank cell takes the default); remove it",
+            [*loc, "required"],
+        )
     elif not column.required and not declared.blank:
         yield (
             f"'{name}' cannot be left blank: every resource of this section needs it. Remove "
@@ -90,20 +102,22 @@ def column_problems(
                     f"{declared.kind}; map targets are written as in this file)",
                     [*loc, "map", local],
                 )
-    if column.value is not None:
+    if column.value is not None and column.default is not None:
+        yield "'default' has no effect with a constant 'value'; remove it", [*loc, "default"]
+    for key in ("value", "default"):
+        constant = getattr(column, key)
+        if constant is None:
+            continue
         if column.map is not None:
-            if column.value not in column.map:
-                yield (
-                    f"the constant '{column.value}' is not a key of this field's map",
-                    [*loc, "value"],
-                )
+            if constant not in column.map:
+                yield f"the constant '{constant}' is not a key of this field's map", [*loc, key]
         elif options is not None and not _converts(
-            _cell_reader(declared, column, options), column.value
+            _cell_reader(declared, column, options), constant
         ):
             yield (
-                f"the constant '{column.value}' cannot be read as {declared.kind} with this "
+                f"the constant '{constant}' cannot be read as {declared.kind} with this "
                 "table's read options (decimal separator, date formats)",
-                [*loc, "value"],
+                [*loc, key],
             )
 
 
@@ -111,9 +125,16 @@ def construct_problems(spec: MappingSpec) -> Iterator[Problem]:
     for loc, section in spec.sections():
         table = spec.tables.get(section.table)
         options = None if table is None else Options.resolve(table, spec.source)
+        if section.where is not None:
+            try:
+                compile_expression(section.where)
+            except ExpressionError as error:
+                yield f"{error} (in 'where')", [*loc, "where"]
         for name, column, declared in column_fields(section):
             if column is not None:
                 yield from column_problems(name, column, declared, options, [*loc, name])
+            if column is not None and column.lookup is not None:
+                yield from lookup_problems(column.lookup, spec, [*loc, name, "lookup"])
     for index, observed in enumerate(spec.observations):
         if observed.layout != "wide":
             continue

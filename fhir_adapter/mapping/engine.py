@@ -23,6 +23,7 @@ from fhir_adapter.mapping.dependents import (
     settle_references,
 )
 from fhir_adapter.mapping.frequency import Schedule
+from fhir_adapter.mapping.keys import OwnKeyValue, key_reader
 from fhir_adapter.mapping.records import (
     AdverseEventRecord,
     Converted,
@@ -37,6 +38,7 @@ from fhir_adapter.mapping.records import (
     ProductRecord,
     RowError,
 )
+from fhir_adapter.mapping.selection import SectionRows
 from fhir_adapter.mapping.spec import (
     Column,
     LongObservations,
@@ -135,17 +137,24 @@ class ParticipantMapper:
             column = getattr(section, name)
             declared = field_reads(type(section), name)
             assert declared is not None, name
-            return None if column is None else F.reader(column, declared, o[section.table])
+            if column is None:
+                return None
+            table = column.lookup.table if column.lookup else section.table
+            return F.reader(column, declared, o[table], name, o[section.table])
 
         def fields(section: Any, *names: str) -> tuple[F.Reader | None, ...]:
             return tuple(read(section, name) for name in names)
 
-        def own_id(section: Any, column: str) -> F.Reader:
-            return F.text(Column(column=column), o[section.table])
+        def own_id(section: Any, key: OwnKeyValue) -> F.Reader:
+            return key_reader(key, o[section.table])
 
+        self._selectors = {
+            id(section): SectionRows(section, o[section.table], ".".join(map(str, loc)))
+            for loc, section in s.sections()
+        }
         p = s.participants
         self._participant = fields(
-            p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason"
+            p, "sex", "birth_date", "arm", "enrolled", "status", "end", "end_reason", "stratum"
         )
         if s.diagnosis:
             self._onset = read(s.diagnosis, "onset")
@@ -177,7 +186,7 @@ class ParticipantMapper:
             pd = s.products
             self._product = (
                 own_id(pd, pd.id),
-                *fields(pd, "harvest", "collected", "cell_type", "dose", "viability"),
+                *fields(pd, "harvest", "collected", "cell_type", "dose", "viability", "dose_unit"),
             )
         if s.medications:
             md = s.medications
@@ -193,6 +202,12 @@ class ParticipantMapper:
                 own_id(ae, ae.id),
                 *fields(ae, "onset", "term", "severity", "serious", "outcome"),
             )
+
+    def _rows(
+        self, section: Any, rows: Mapping[str, Sequence[SourceRow]], errors: list[RowError]
+    ) -> Sequence[SourceRow]:
+        """The participant's rows of ``section``: its table's rows its ``where`` keeps."""
+        return self._selectors[id(section)].select(rows, errors)
 
     def subject_columns(self) -> dict[str, str]:
         """Table name → the column that names the participant (one per table)."""
@@ -212,7 +227,9 @@ class ParticipantMapper:
         """
         errors: list[RowError] = []
         result = ParticipantResult(subject, None, errors, sum(len(r) for r in rows.values()))
-        own = rows.get(self.spec.participants.table, ())
+        own = self._rows(self.spec.participants, rows, errors)
+        if not own and (errors or rows.get(self.spec.participants.table)):
+            return result  # the participants' 'where' left this person out (or failed)
         if not own:
             for table_rows in rows.values():
                 for row in table_rows:
@@ -283,10 +300,10 @@ class ParticipantMapper:
         birth = participant.birth_date
         if s.diagnosis:
             records.diagnosis = self._map_diagnosis(
-                rows.get(s.diagnosis.table, ()), participant, errors
+                self._rows(s.diagnosis, rows, errors), participant, errors
             )
         for compiled in self._observations:
-            table_rows = rows.get(compiled[1].table, ())
+            table_rows = self._rows(compiled[1], rows, errors)
             if compiled[0] == "wide":
                 self._map_wide(compiled, table_rows, records.measurements, errors, birth)
             else:
@@ -295,35 +312,49 @@ class ParticipantMapper:
             records.measurements, lambda m: (m.visit, m.analyte), "visit and analyte", errors
         )
         if s.procedures:
-            table_rows = rows.get(s.procedures.table, ())
             self._map_rows(
-                table_rows, self._make_procedure, records.procedures, errors, birth,
+                self._rows(s.procedures, rows, errors),
+                self._make_procedure,
+                records.procedures,
+                errors,
+                birth,
                 rejected.procedures,
-            )  # fmt: skip
+            )
             _no_duplicates(records.procedures, lambda r: r.id, "procedure id", errors)
         if s.products:
             self._map_rows(
-                rows.get(s.products.table, ()), self._make_product, records.products, errors,
-                birth, rejected.products,
-            )  # fmt: skip
+                self._rows(s.products, rows, errors),
+                self._make_product,
+                records.products,
+                errors,
+                birth,
+                rejected.products,
+            )
             _no_duplicates(records.products, lambda r: r.id, "product id", errors)
         if s.medications:
             self._map_rows(
-                rows.get(s.medications.table, ()), self._make_medication, records.medications,
-                errors, birth, rejected.medications,
-            )  # fmt: skip
+                self._rows(s.medications, rows, errors),
+                self._make_medication,
+                records.medications,
+                errors,
+                birth,
+                rejected.medications,
+            )
             _no_duplicates(records.medications, lambda r: r.line, "medication line", errors)
         if s.adverse_events:
             self._map_rows(
-                rows.get(s.adverse_events.table, ()), self._make_adverse, records.adverse_events,
-                errors, birth,
-            )  # fmt: skip
+                self._rows(s.adverse_events, rows, errors),
+                self._make_adverse,
+                records.adverse_events,
+                errors,
+                birth,
+            )
             _no_duplicates(records.adverse_events, lambda r: r.id, "adverse event id", errors)
 
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
         r = _Rows(row, errors)
         p = self.spec.participants
-        sex, birth, arm, enrolled, status, end, reason = (
+        sex, birth, arm, enrolled, status, end, reason, stratum = (
             r.get(reader) for reader in self._participant
         )
         if not r.failed and arm not in self._arm_names:
@@ -336,7 +367,17 @@ class ParticipantMapper:
             return None
         subject = str(row.values.get(self.spec.participants.subject, "")).strip()
         return Participant(
-            subject, sex, birth, arm, self._arm_names[arm], enrolled, status, end, r.origin, reason
+            subject,
+            sex,
+            birth,
+            arm,
+            self._arm_names[arm],
+            enrolled,
+            status,
+            end,
+            r.origin,
+            reason,
+            stratum,
         )
 
     def _map_diagnosis(
@@ -553,8 +594,20 @@ class ParticipantMapper:
         return ProcedureRecord(pid, kind, date, route, site, product, r.origin)
 
     def _make_product(self, r: _Rows) -> ProductRecord | None:
-        pid, harvest, collected, cell_type, dose, viability = (r.get(x) for x in self._product)
+        pid, harvest, collected, cell_type, dose, viability, unit = (
+            r.get(x) for x in self._product
+        )
         assert self.spec.products is not None
+        unit_spec = self.spec.products.dose_unit
+        if dose is not None and unit is None and not r.failed:
+            r.fail(unit_spec.column, "required", "a dose needs its unit")
+        if unit is not None and unit_spec.map is None and not _is_ucum(unit):
+            r.fail(
+                unit_spec.column,
+                "unit",
+                "not a UCUM unit code; map the export's unit text to UCUM with 'map:' "
+                "(e.g. 10^6/kg: '10*6/kg')",
+            )
         r.after_birth(collected, self.spec.products.collected)
         if dose is not None and dose <= 0:
             r.fail(self.spec.products.dose.column, "range", "dose must be positive")
@@ -570,7 +623,7 @@ class ParticipantMapper:
             collected,
             cell_type,
             dose,
-            self.spec.products.dose_unit,
+            unit,
             viability,
             r.origin,
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from fhir_adapter.mapping.expressions import EvaluationError, compile_expression, single_value
 from fhir_adapter.mapping.frequency import parse_frequency
 from fhir_adapter.mapping.spec import Column, FieldReads, ReadKind, ReadOptions, TableSpec
 from fhir_adapter.mapping.values import (
@@ -74,17 +75,55 @@ class Options:
 Reader = Callable[[dict[str, object]], Any]
 
 
-def _raw(column: Column, options: Options) -> Reader:
+def _source(
+    column: Column, options: Options, field: str | None, row_options: Options | None
+) -> Reader:
+    """Where a field's cell comes from: the row's column, its expression's one value, or
+    the cell a lookup finds (``options`` are then the found row's table's)."""
+    if column.lookup is not None:
+        from fhir_adapter.mapping.lookup import lookup_source  # it builds on this module
+
+        return lookup_source(column.lookup, row_options or options, options, field)
+    if column.expression is not None:
+        expression = compile_expression(column.expression)
+        missing = options.missing
+
+        def evaluate(values: dict[str, object]) -> object:
+            try:
+                return single_value(expression.evaluate(values, missing))
+            except EvaluationError as error:
+                raise FieldProblem(None, "expression", f"{_named(field)}{error}") from None
+
+        return evaluate
+    name = column.column
+    return lambda values: values.get(name)  # type: ignore[arg-type]
+
+
+def _named(field: str | None) -> str:
+    return f"field '{field}': " if field else ""
+
+
+def _raw(
+    column: Column, options: Options, field: str | None = None, row_options: Options | None = None
+) -> Reader:
     """The cell (or constant) after blank handling; raises for a blank required cell."""
     if column.value is not None:
         constant = column.value
         return lambda values: constant
+    source = _source(column, options, field, row_options)
     name = column.column
+    # A blank from an expression has no column to name: the message names the field.
+    blank = (
+        "a value is required"
+        if name
+        else f"{_named(field)}the {'lookup' if column.lookup else 'expression'} gave no value"
+    )
     missing = options.missing
     required = column.required
+    default = column.default  # the study's value where the site records none
 
     def read(values: dict[str, object]) -> object:
-        cell = values.get(name)  # type: ignore[arg-type]
+        cell = source(values)
         if isinstance(cell, BadCell):  # the source could not read it exactly
             raise FieldProblem(name, cell.rule, cell.message)
         if isinstance(cell, str):
@@ -93,8 +132,10 @@ def _raw(column: Column, options: Options) -> Reader:
             if not cell or cell in missing:
                 cell = None
         if cell is None:
+            if default is not None:
+                return default
             if required:
-                raise FieldProblem(name, "required", "a value is required")
+                raise FieldProblem(name, "required", blank)
             return None
         return cell
 
@@ -107,6 +148,8 @@ def _reader(
     convert: Callable[[object], Any],
     canonical: Callable[[str], Any],
     rule: str,
+    field: str | None = None,
+    row_options: Options | None = None,
 ) -> Reader:
     """Blank handling, then the code map when there is one, then the conversion.
 
@@ -115,7 +158,7 @@ def _reader(
     file, so it uses the file's forms ('.' decimals, YYYY-MM-DD); the loader has already
     checked that every target converts (``mapping/constructs.py``).
     """
-    raw = _raw(column, options)
+    raw = _raw(column, options, field, row_options)
     name = column.column
     table = column.map
 
@@ -128,10 +171,14 @@ def _reader(
                 return convert(cell)
             target = table.get(str(cell))
             if target is None:
-                raise FieldProblem(name, "code", unmapped_code_message(str(cell), table))
+                raise FieldProblem(
+                    name,
+                    "code",
+                    f"{_named(None if name else field)}" + unmapped_code_message(str(cell), table),
+                )
             return canonical(target)
         except (ValueError, ArithmeticError) as exc:
-            raise FieldProblem(name, rule, str(exc)) from None
+            raise FieldProblem(name, rule, f"{_named(None if name else field)}{exc}") from None
 
     return read
 
@@ -157,14 +204,18 @@ def _same(text: str) -> str:
     return text
 
 
-def text(column: Column, options: Options) -> Reader:
+def text(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     """Cell text, through the column's code map when it has one."""
-    return _reader(column, options, str, _same, "text")
+    return _reader(column, options, str, _same, "text", field, row)
 
 
-def date(column: Column, options: Options) -> Reader:
+def date(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     if column.format == "year":
-        return _reader(column, options, parse_year, parse_year, "date")
+        return _reader(column, options, parse_year, parse_year, "date", field, row)
     formats = options.date_formats
     return _reader(
         column,
@@ -172,30 +223,52 @@ def date(column: Column, options: Options) -> Reader:
         lambda cell: parse_date(cell, formats),
         lambda target: parse_date(target, ISO_DATE_FORMATS),
         "date",
+        field,
+        row,
     )
 
 
-def number(column: Column, options: Options) -> Reader:
+def number(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     decimal = options.decimal
     return _reader(
-        column, options, lambda cell: parse_decimal(cell, decimal), parse_decimal, "number"
+        column,
+        options,
+        lambda cell: parse_decimal(cell, decimal),
+        parse_decimal,
+        "number",
+        field,
+        row,
     )
 
 
-def count(column: Column, options: Options) -> Reader:
+def count(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
     """A whole number of at least 1, such as administrations per day."""
     decimal = options.decimal
-    return _reader(column, options, lambda cell: parse_count(cell, decimal), parse_count, "number")
-
-
-def frequency(column: Column, options: Options) -> Reader:
-    """Frequency text ('2x/day', 'BID', 'q8h') as a schedule, in the cell or as a map target."""
     return _reader(
-        column, options, lambda cell: parse_frequency(str(cell)), parse_frequency, "frequency"
+        column, options, lambda cell: parse_count(cell, decimal), parse_count, "number", field, row
     )
 
 
-READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
+def frequency(
+    column: Column, options: Options, field: str | None = None, row: Options | None = None
+) -> Reader:
+    """Frequency text ('2x/day', 'BID', 'q8h') as a schedule, in the cell or as a map target."""
+    return _reader(
+        column,
+        options,
+        lambda cell: parse_frequency(str(cell)),
+        parse_frequency,
+        "frequency",
+        field,
+        row,
+    )
+
+
+READERS: dict[ReadKind, Callable[[Column, Options, str | None, Options | None], Reader]] = {
     "text": text,
     "date": date,
     "number": number,
@@ -204,9 +277,17 @@ READERS: dict[ReadKind, Callable[[Column, Options], Reader]] = {
 }
 
 
-def reader(column: Column, declared: FieldReads, options: Options) -> Reader:
-    """The reader a field's declaration calls for (``spec.reads``)."""
-    return READERS[declared.kind](column, options)
+def reader(
+    column: Column,
+    declared: FieldReads,
+    options: Options,
+    field: str | None = None,
+    row_options: Options | None = None,
+) -> Reader:
+    """The reader a field's declaration calls for (``spec.reads``); ``field`` names the field
+    in problems that have no column to name (an expression's). For a lookup, ``options`` are
+    the read options of the table the cell is found in, ``row_options`` those of the row's."""
+    return READERS[declared.kind](column, options, field, row_options)
 
 
 def result(column_name: str, options: Options) -> Reader:

@@ -64,6 +64,7 @@ class Participant:
     end: str | None
     origin: Origin
     end_reason: str | None = None  # key in codes.end_reasons
+    stratum: str | None = None  # treatment group / randomisation stratum, as the study names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class ProductRecord:
     collected: str
     cell_type: str
     dose: Decimal | None
-    dose_unit: str
+    dose_unit: str | None  # never None with a dose
     viability: Decimal | None
     origin: Origin
 

@@ -192,8 +192,25 @@ class TableSpec(ReadOptions):
 # --- column references -----------------------------------------------------------------------
 
 
+class MatchExpression(_Strict):
+    expression: str = Field(min_length=1, description="FHIRPath over this row.")
+
+
+class Lookup(_Strict):
+    """A value from another row of the same participant: the one row of ``table`` whose
+    ``on`` column equals this row's ``match``; its ``column`` is read like a cell there."""
+
+    table: str = Field(description="A table under 'tables' that a section reads.")
+    match: str | MatchExpression = Field(
+        description="What to look for, from this row: a column, or {expression: FHIRPath}."
+    )
+    on: str = Field(description="The column of the other table compared with 'match'.")
+    column: str = Field(description="The column of the matching row to read.")
+
+
 class Column(_Strict):
-    """Where a field comes from: a column (optionally through a code map) or a constant.
+    """Where a field comes from: a column, a constant, a FHIRPath expression over the row or
+    a lookup in another row (each optionally through a code map).
 
     Every key is applied on every field that accepts a Column, or refused when the mapping
     is loaded (``mapping/constructs.py``): nothing here is ever silently ignored.
@@ -205,6 +222,18 @@ class Column(_Strict):
         min_length=1,
         description="Constant used for every row instead of a column, read like a cell of "
         "the section's table.",
+    )
+    expression: str | None = Field(
+        None,
+        min_length=1,
+        description="FHIRPath over the row, whose properties are its columns (`Name With "
+        "Spaces` in backticks); checked when the file is loaded. No value is blank, one value "
+        "is read like a cell, several are a row error.",
+    )
+    lookup: Lookup | None = Field(
+        None,
+        description="Read the cell from the participant's one row of another table (or this "
+        "one) that matches; none or several matching is a row error.",
     )
     map: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
         None,
@@ -220,6 +249,13 @@ class Column(_Strict):
     format: Literal["date", "year"] | None = Field(
         None, description="Date fields only: 'year' reads a four-digit year instead of a full date."
     )
+    default: str | None = Field(
+        None,
+        min_length=1,
+        description="Used when the cell is blank, read like a cell (through the map when there "
+        "is one): the site does not record this, the study says it is this. Refused with "
+        "'required' and with 'value'.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -228,13 +264,15 @@ class Column(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
-        if (self.column is None) == (self.value is None):
-            raise ValueError("give exactly one of 'column' or 'value'")
+        sources = (self.column, self.value, self.expression, self.lookup)
+        if sum(x is not None for x in sources) != 1:
+            raise ValueError("give exactly one of 'column', 'value', 'expression' or 'lookup'")
         return self
 
 
 ColumnRef = Annotated[
-    Column, Field(description="A column name, or {column|value, map, required, format}.")
+    Column,
+    Field(description="A column name, or {column|value|expression|lookup, map, required, format}."),
 ]
 
 ReadKind = Literal["text", "date", "number", "count", "frequency"]
@@ -278,6 +316,27 @@ def column_fields(section: BaseModel) -> Iterator[tuple[str, Column | None, Fiel
         declared = field_reads(type(section), name)
         if declared is not None:
             yield name, getattr(section, name), declared
+
+
+class RowNumber(_Strict):
+    """A record's own key taken from its row's place: fragile, see ``OwnKey``."""
+
+    row_number: Literal[True] = Field(
+        description="The row's position (1, 2, ...) among the participant's rows of the "
+        "section's table that its 'where' keeps, in file order."
+    )
+
+
+OwnKey = Annotated[
+    str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | RowNumber,
+    Field(
+        description="What tells a participant's records of this section apart, in ids and "
+        "identifiers: a column; a list of columns (a composite key, joined with '/'; a blank "
+        "part is a row error); or {row_number: true}, the row's position among the "
+        "participant's rows of this section (after 'where'), which changes when the export "
+        "is re-sorted."
+    ),
+]
 
 
 # --- study -----------------------------------------------------------------------------------
@@ -366,6 +425,12 @@ class Study(_Strict):
 class _Section(_Strict):
     table: str = Field(description="Name of a table declared under 'tables'.")
     subject: str = Field(description="Column holding the participant's study identifier.")
+    where: str | None = Field(
+        None,
+        min_length=1,
+        description="FHIRPath over the row (like a field's expression): only rows where it is "
+        "true are this section's; the others are not read by it (no error).",
+    )
 
 
 class Participants(_Section):
@@ -381,6 +446,13 @@ class Participants(_Section):
         optional=True,
         description="Why participation ended, mapped to keys in codes.end_reasons "
         "(off-study reason extension).",
+    )
+    stratum: ColumnRef | None = reads(
+        "text",
+        blank=True,
+        optional=True,
+        description="The participant's treatment group or randomisation stratum, as the "
+        "study names it (research-subject-stratum extension, valueString).",
     )
 
 
@@ -429,7 +501,7 @@ Observations = Annotated[WideObservations | LongObservations, Field(discriminato
 
 
 class Procedures(_Section):
-    id: str = Field(description="Column with the procedure's own identifier.")
+    id: OwnKey
     kind: ColumnRef = reads("text", description="Mapped to keys in codes.procedures.")
     date: ColumnRef = reads("date")
     route: ColumnRef | None = reads(
@@ -444,19 +516,31 @@ class Procedures(_Section):
 
 
 class Products(_Section):
-    id: str
+    id: OwnKey
     harvest: ColumnRef | None = reads(
         "text", blank=True, optional=True, description="Harvest procedure id (procedures.id)."
     )
     collected: ColumnRef = reads("date")
     cell_type: ColumnRef = reads("text", description="Mapped to keys in codes.cell_types.")
     dose: ColumnRef = reads("number", blank=True, description="Cell dose (cell-dose extension).")
-    dose_unit: str = Field("10*6/kg", description="UCUM unit of the dose column.")
+    dose_unit: ColumnRef = Field(
+        Column(value="10*6/kg"),
+        description="Unit of the dose: a UCUM code written as text is the constant unit "
+        "(default 10*6/kg); or {column: ..., map: {export text: UCUM}} reads it per row (a "
+        "cell neither mapped nor UCUM is a row error); needed with a dose.",
+        json_schema_extra={"x-reads": "text", "x-blank": "omit"},
+    )
     viability: ColumnRef | None = reads("number", blank=True, optional=True)
+
+    @field_validator("dose_unit", mode="before")
+    @classmethod
+    def _constant_unit(cls, value: Any) -> Any:
+        # Here a plain string is the unit itself (as it always was), not a column name.
+        return {"value": value} if isinstance(value, str) else value
 
 
 class Medications(_Section):
-    line: str = Field(description="Column numbering the participant's medication lines.")
+    line: OwnKey
     drug: ColumnRef = reads("text", description="Mapped to keys in codes.drugs.")
     dose: ColumnRef = reads(
         "number",
@@ -495,7 +579,7 @@ class Medications(_Section):
 
 
 class AdverseEvents(_Section):
-    id: str
+    id: OwnKey
     onset: ColumnRef = reads("date")
     term: ColumnRef = reads("text", description="AdverseEvent.event.text (free text).")
     severity: ColumnRef = reads("text", description="Mapped to mild | moderate | severe.")

@@ -23,6 +23,8 @@ def parse_decimal(text: object, decimal: str = ".") -> Decimal:
         raise ValueError("expected a number")
     if isinstance(text, int):
         return Decimal(text)
+    if isinstance(text, Decimal):  # an expression's number (``mapping.expressions``)
+        return text
     if isinstance(text, float):
         return Decimal(repr(text))
     raw = str(text).strip()

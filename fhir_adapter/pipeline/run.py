@@ -15,13 +15,13 @@ from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
 from fhir_adapter.fhir.validate import model_problems
 from fhir_adapter.kinds import registry
+from fhir_adapter.mapping.columns import columns_by_table
 from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.dependents import BadRowPolicy, bad_rows
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.loader import LoadedMapping, check_against_data
 from fhir_adapter.mapping.records import LeftOut, Origin, RowError
-from fhir_adapter.mapping.spec import Column, MappingSpec, ObservedValue
 from fhir_adapter.pipeline.rejects import RejectsWriter
 from fhir_adapter.pipeline.report import MapReport
 from fhir_adapter.pipeline.spill import Spill
@@ -41,28 +41,6 @@ class MappedParticipant:
     # False when some of the participant's rows were rejected or left out: what is missing
     # may still be on the server, so a sync must not take it for removed from the source.
     complete: bool = True
-
-
-def columns_by_table(spec: MappingSpec) -> dict[str, list[str]]:
-    """Every column the mapping reads, per table: checked against each file's header."""
-    found: dict[str, list[str]] = {}
-
-    def add(table: str, column: str | None) -> None:
-        if column and column not in found.setdefault(table, []):
-            found[table].append(column)
-
-    for _, section in spec.sections():
-        add(section.table, section.subject)
-        for name, value in section:
-            if isinstance(value, Column):
-                add(section.table, value.column)
-            elif name in {"id", "line", "value"} and isinstance(value, str):
-                add(section.table, value)
-            elif name == "values":
-                for observed in value:
-                    assert isinstance(observed, ObservedValue)
-                    add(section.table, observed.column)
-    return found
 
 
 def structure_errors(built: list[tuple[Resource, Origin]]) -> list[RowError]:
@@ -173,12 +151,12 @@ class StudyMapping:
                 result = self.mapper.map(subject, rows_by_table)
                 self._account(result.errors, result.left_out, rows_by_table)
                 if result.records is None:
-                    if self.spec.participants.table in rows_by_table:
+                    if result.errors and self.spec.participants.table in rows_by_table:
                         self.report.rejected_keys.append(
                             registry.resource_id(self.spec.study.key, "Patient", subject)
                         )
                         self.report.participants_rejected += 1
-                    continue
+                    continue  # rejected, or left out by the participants' 'where'
                 built = self.factory.participant(result.records)
                 broken = structure_errors(built)
                 if broken:

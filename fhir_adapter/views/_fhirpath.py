@@ -1,9 +1,8 @@
 """The one boundary to fhirpathpy: compile, check and evaluate FHIRPath for the view runner.
 
 What fhirpathpy does not do, done here without writing a FHIRPath engine:
-- strict syntax: fhirpathpy's parser recovers silently from syntax errors (``name.where(``
-  compiles), so every expression is first parsed with fhirpathpy's own ANTLR grammar and an
-  error listener that raises, and must be consumed to its end;
+- strict syntax: every expression is first parsed by ``fhir.fhirpath`` (shared with the
+  mapping format's expressions), because fhirpathpy's parser recovers silently from errors;
 - ``%name`` references are checked against the view's constants and the environment
   variables the runner provides, before any resource is read;
 - the SQL-on-FHIR functions ``getResourceKey()`` and ``getReferenceKey([type])`` are given to
@@ -27,12 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 import fhirpathpy
-from antlr4 import CommonTokenStream, InputStream, Token
-from antlr4.error.ErrorListener import ErrorListener
 from fhirpathpy.models import models
-from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
-from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
+from fhir_adapter.fhir.fhirpath import FhirPathSyntaxError, identifier_name, tokens
 from fhir_adapter.views._boundary import boundary
 from fhir_adapter.views._errors import ViewDefinitionError, ViewEvaluationError
 
@@ -63,40 +59,6 @@ def resource_types() -> frozenset[str]:
         return False
 
     return frozenset(name for name in parents if is_resource(name))
-
-
-class _RaisingListener(ErrorListener):  # type: ignore[misc]
-    def syntaxError(  # noqa: N802 (ANTLR's name)
-        self, recognizer: Any, offendingSymbol: Any, line: int, column: int, msg: str, e: Any
-    ) -> None:
-        raise _SyntaxProblem(f"column {column + 1}: {msg}")
-
-
-class _SyntaxProblem(Exception):
-    pass
-
-
-def _tokens(expression: str) -> list[Any]:
-    """The default-channel tokens of ``expression``; raises _SyntaxProblem on bad syntax."""
-    lexer = FHIRPathLexer(InputStream(expression))
-    lexer.removeErrorListeners()
-    lexer.addErrorListener(_RaisingListener())
-    stream = CommonTokenStream(lexer)
-    parser = FHIRPathParser(stream)
-    parser.removeErrorListeners()
-    parser.addErrorListener(_RaisingListener())
-    parser.expression()
-    if stream.LT(1).type != Token.EOF:
-        raise _SyntaxProblem(f"column {stream.LT(1).column + 1}: unexpected '{stream.LT(1).text}'")
-    stream.fill()
-    return [t for t in stream.tokens if t.channel == Token.DEFAULT_CHANNEL and t.type != Token.EOF]
-
-
-def _variable_name(token: Any) -> str:
-    text: str = token.text
-    if text[:1] in ("`", "'") and text[-1:] == text[:1]:
-        return text[1:-1]
-    return text
 
 
 def _key_functions() -> dict[str, dict[str, Any]]:
@@ -143,19 +105,13 @@ class FhirPath:
         self.file = file
         self.key = key
         try:
-            tokens = _tokens(expression)
-        except _SyntaxProblem as problem:
-            raise ViewDefinitionError(
-                f"FHIRPath syntax error {problem}", file=file, key=key
-            ) from None
-        except Exception as error:  # ANTLR's own lexer errors (an unknown character)
-            raise ViewDefinitionError(
-                f"FHIRPath syntax error: {type(error).__name__}", file=file, key=key
-            ) from None
-        self._check_variables(tokens, constants)
-        self._boundary = self._split_boundary(tokens)
+            parsed = tokens(expression)
+        except FhirPathSyntaxError as problem:
+            raise ViewDefinitionError(str(problem), file=file, key=key) from None
+        self._check_variables(parsed, constants)
+        self._boundary = self._split_boundary(parsed)
         body = self._boundary[0] if self._boundary else expression
-        if any(t.text == "$this" for t in tokens):
+        if any(t.text == "$this" for t in parsed):
             # fhirpathpy defines $this only inside function arguments (where, select...); at
             # the top of an expression it fails. select() sets it to the focus, nothing else.
             body = f"select({body})"
@@ -172,7 +128,7 @@ class FhirPath:
         for before, token in zip(tokens, tokens[1:], strict=False):
             if before.text != "%":
                 continue
-            name = _variable_name(token)
+            name = identifier_name(token)
             if name not in constants and name not in BUILTIN_VARIABLES:
                 raise ViewDefinitionError(
                     f"%{name} is neither a constant of this view nor a known variable "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,3 +179,59 @@ def write_export():
 @pytest.fixture
 def tables() -> dict[str, list[dict[str, str]]]:
     return {name: [dict(row) for row in rows] for name, rows in TABLES.items()}
+
+
+# --- an edited copy of study A's mapping, in memory -------------------------------------------
+
+
+def study_a_plain() -> dict[str, Any]:
+    from fhir_adapter.mapping.loader import load_mapping
+
+    return load_mapping(STUDY_A).spec.model_dump(exclude_unset=True, mode="json")
+
+
+def load_problems(plain: dict[str, Any]) -> list[tuple[str, list[Any]]]:
+    """The load-time problems of an edited mapping (message, key path)."""
+    from fhir_adapter.mapping.checks import semantic_problems
+    from fhir_adapter.mapping.spec import MappingSpec
+
+    return [(m, list(loc)) for m, loc in semantic_problems(MappingSpec.model_validate(plain))]
+
+
+@pytest.fixture
+def plain_a() -> Callable[[], dict[str, Any]]:
+    """Study A's mapping as plain data, to edit."""
+    return study_a_plain
+
+
+@pytest.fixture
+def mapping_problems() -> Callable[[dict[str, Any]], list[tuple[str, list[Any]]]]:
+    return load_problems
+
+
+@pytest.fixture
+def map_variant(tmp_path: Path) -> Callable[..., tuple[Any, list[dict[str, Any]]]]:
+    """``map_variant(edit, tables)``: the report and every participant resource of study A's
+    mapping changed by ``edit(plain)``, mapped on ``tables``."""
+    from fhir_adapter.mapping.loader import LoadedMapping
+    from fhir_adapter.mapping.spec import MappingSpec
+    from fhir_adapter.pipeline import StudyMapping
+
+    count = 0
+
+    def run(
+        edit: Callable[[dict[str, Any]], None], tables: dict[str, list[dict[str, str]]]
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        nonlocal count
+        count += 1
+        plain = study_a_plain()
+        edit(plain)
+        assert load_problems(plain) == []
+        spec = MappingSpec.model_validate(plain)
+        loaded = LoadedMapping(spec=spec, path=tmp_path / "variant.yaml", digest="0" * 64)
+        data = write_tables(tmp_path / f"data{count}", tables)
+        mapping = StudyMapping(loaded, data, check_models=True)
+        resources = [r for p in mapping.participants() for r in p.resources]
+        return mapping.report, resources
+
+    return run

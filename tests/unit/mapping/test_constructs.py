@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SCHEMA = json.loads((REPO / "mappings" / "mapping.schema.json").read_text(encoding="utf-8"))
 COLUMN_REF = "#/$defs/Column"
 # The Column keys this test knows how to exercise; a new key must be added here.
-CONSTRUCTS = {"column", "value", "map", "required", "format"}
+CONSTRUCTS = {"column", "value", "expression", "lookup", "map", "required", "default", "format"}
 
 # A long-layout section, so its fields are exercised too (study A itself is wide).
 LONG_SECTION = {
@@ -116,6 +116,9 @@ def study_a_plain() -> dict[str, Any]:
     plain = spec.model_dump(exclude_unset=True, mode="json")
     plain["tables"]["labs"] = {"file": "labs.csv"}
     plain["observations"].append(copy.deepcopy(LONG_SECTION))
+    plain["participants"]["stratum"] = "baseline_med_group"  # study A maps no stratum
+    # The product's dose unit read from a column (study A's is a constant).
+    plain["products"]["dose_unit"] = {"column": "dose_unit_text", "map": {"10^6/kg": "10*6/kg"}}
     return plain
 
 
@@ -134,8 +137,16 @@ def _frequency_export(tables: dict[str, list[dict[str, str]]]) -> None:
 ALTERNATIVES = {("Medications", "frequency"): (_frequency_mapping, _frequency_export)}
 
 
+def _case_of(request: pytest.FixtureRequest) -> tuple[str | None, str | None]:
+    """The (section definition, field) a test is parametrized with, where it is."""
+    params = getattr(request.node, "callspec", None)
+    given = params.params if params else {}
+    return given.get("definition"), given.get("field")
+
+
 @pytest.fixture
-def base_plain(study_a_plain, definition, field) -> dict[str, Any]:
+def base_plain(study_a_plain, request) -> dict[str, Any]:
+    definition, field = _case_of(request)
     plain = copy.deepcopy(study_a_plain)
     if (definition, field) in ALTERNATIVES:
         ALTERNATIVES[definition, field][0](plain)
@@ -143,8 +154,10 @@ def base_plain(study_a_plain, definition, field) -> dict[str, Any]:
 
 
 @pytest.fixture
-def base_tables(tables, definition, field) -> dict[str, list[dict[str, str]]]:
-    tables = {**tables, "labs.csv": [dict(r) for r in LABS]}
+def base_tables(tables, request) -> dict[str, list[dict[str, str]]]:
+    definition, field = _case_of(request)
+    products = [{**r, "dose_unit_text": "10^6/kg"} for r in tables["cell_products.csv"]]
+    tables = {**tables, "labs.csv": [dict(r) for r in LABS], "cell_products.csv": products}
     if (definition, field) in ALTERNATIVES:
         ALTERNATIVES[definition, field][1](tables)
     return tables
@@ -307,8 +320,73 @@ def test_value_is_applied(run, base_plain, base_tables, top, definition, field, 
     assert run(base_plain, garbage) != run(base_plain, everywhere)
 
 
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_expression_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(case.plain, case.tables)
+    others = {k: v for k, v in case.original.items() if k != "column"}
+    # Every filled cell gains a prefix the expression takes off again: the field reads as
+    # before, through its map and format, and blank cells stay blank.
+    plain = case.with_field(expression=f"`{case.column}`.substring(2)", **others)
+    prefixed = case.with_cells(lambda v: f"X:{v}" if v.strip() else v)
+    assert run(plain, prefixed) == baseline
+    assert run(base_plain, prefixed) != baseline  # the prefix matters without it
+
+
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_lookup_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(case.plain, case.tables)
+    # Each row's value moves to the next row of the same participant (in a new column); the
+    # lookup finds it there by a key the row names, so the field reads as before.
+    tables = copy.deepcopy(case.tables)
+    subject = case.section["subject"]
+    rows = tables[case.file]
+    for index, row in enumerate(rows):
+        row["row_key"] = f"K{index}"
+    for person in {r[subject] for r in rows}:
+        own = [r for r in rows if r[subject] == person]
+        for row, holder in zip(own, own[1:] + own[:1], strict=True):
+            row["found_at"] = holder["row_key"]
+            holder["moved"] = row[case.column]
+    for row in rows:
+        row[case.column] = "?? not read"
+    others = {k: v for k, v in case.original.items() if k != "column"}
+    lookup = {"table": case.section["table"], "match": "found_at", "on": "row_key"}
+    plain = case.with_field(lookup={**lookup, "column": "moved"}, **others)
+    assert run(plain, tables) == baseline
+    plain = case.with_field(lookup={**lookup, "column": case.column}, **others)
+    assert run(plain, tables) != baseline  # the column it reads matters
+
+
+@pytest.mark.parametrize(("top", "definition", "field", "schema"), PARAMS)
+def test_default_is_applied(run, base_plain, base_tables, top, definition, field, schema):
+    case = Case(base_plain, base_tables, top, definition, field)
+    baseline = run(base_plain, case.tables)
+    index = next(i for i, r in enumerate(case.tables[case.file]) if r[case.column].strip())
+    constant = case.tables[case.file][index][case.column]
+    blanked = copy.deepcopy(case.tables)
+    blanked[case.file][index][case.column] = ""
+    assert run(base_plain, blanked) != baseline  # a blank cell matters ...
+    kept = {k: v for k, v in case.original.items() if k in ("column", "map", "format")}
+    plain = case.with_field(default=constant, **kept)
+    # ... and every blank cell reads as if it held the default
+    filled = copy.deepcopy(blanked)
+    for row in filled[case.file]:
+        row[case.column] = row[case.column] if row[case.column].strip() else constant
+    assert run(plain, blanked) == run(base_plain, filled)
+    for other in ({"required": False}, {"required": True}):
+        refused = _refused_at(run, case.with_field(default=constant, **kept, **other), case.loc)
+        assert refused is not None and refused.loc == [*case.loc, "required"]
+    with_value = {k: v for k, v in kept.items() if k != "column"}
+    refused = _refused_at(
+        run, case.with_field(value=constant, default=constant, **with_value), case.loc
+    )
+    assert refused is not None and refused.loc == [*case.loc, "default"]
+
+
 # A field that may be blank only together with another (the other is blanked with it).
-COMPANIONS = {("Medications", "dose_unit"): "dose"}
+COMPANIONS = {("Medications", "dose_unit"): "dose", ("Products", "dose_unit"): "dose"}
 
 
 def _columnless(outcome: Any) -> Any:
@@ -358,6 +436,118 @@ def test_format_is_applied(run, base_plain, base_tables, top, definition, field,
     outcome = run(by_year, years)
     assert outcome[1] == () and outcome != baseline  # year precision, no error
     assert run(base_plain, years)[1] != ()  # a year alone is not a full date
+
+
+# --- 'where' on every section ----------------------------------------------------------------
+
+
+def _sections_with_where() -> list[tuple[str, str]]:
+    found = []
+    for top, prop in SCHEMA["properties"].items():
+        for ref in _refs(prop):
+            name = ref.rsplit("/", 1)[-1]
+            if "where" in SCHEMA["$defs"][name].get("properties", {}):
+                found.append((top, name))
+    return found
+
+
+SECTIONS = _sections_with_where()
+
+
+def test_every_section_takes_where():
+    assert {name for _, name in SECTIONS} == {name for _, name, _, _ in FIELDS}
+
+
+@pytest.mark.parametrize(("top", "definition"), [pytest.param(*s, id=s[1]) for s in SECTIONS])
+def test_where_is_applied(run, base_plain, base_tables, top, definition):
+    plain = copy.deepcopy(base_plain)
+    section = _section(plain, top, definition)
+    table = section["table"]
+    file = plain["tables"][table]["file"]
+    tables = copy.deepcopy(base_tables)
+    for row in tables[file]:
+        row["keep"] = "Y"
+    baseline = run(base_plain, tables)
+    # A copy of the first row that the filter must leave out (read, it is a duplicate).
+    tables[file].append({**tables[file][0], "keep": "N"})
+    assert run(base_plain, tables) != baseline
+    for _, other in plain_sections(plain):
+        if other["table"] == table:  # every section reading the table filters it
+            other["where"] = "keep = 'Y'"
+    assert run(plain, tables) == baseline
+
+
+def plain_sections(plain: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for top, _ in SECTIONS:
+        node = plain.get(top)
+        for item in node if isinstance(node, list) else [node] if node else []:
+            yield top, item
+
+
+# --- own keys: a column, a list of columns, or the row's position -------------------------------
+
+KEY_TYPES = {
+    "Procedures": "Procedure",
+    "Products": "BiologicallyDerivedProduct",
+    "Medications": "MedicationStatement",
+    "AdverseEvents": "AdverseEvent",
+}
+
+
+def _key_fields() -> list[tuple[str, str, str]]:
+    found = []
+    for top, name in SECTIONS:
+        for field, schema in SCHEMA["$defs"][name]["properties"].items():
+            if "#/$defs/RowNumber" in _refs(schema):
+                found.append((top, name, field))
+    return found
+
+
+KEY_FIELDS = _key_fields()
+
+
+def test_the_walk_finds_every_own_key():
+    assert {(name, field) for _, name, field in KEY_FIELDS} == {
+        ("Procedures", "id"),
+        ("Products", "id"),
+        ("Medications", "line"),
+        ("AdverseEvents", "id"),
+    }
+
+
+@pytest.mark.parametrize(("top", "definition", "field"), KEY_FIELDS)
+def test_key_forms_are_applied(run, base_plain, base_tables, top, definition, field):
+    plain = copy.deepcopy(base_plain)
+    plain["products"].pop("harvest")  # references name the other section's keys
+    plain["procedures"].pop("product")
+    section = _section(plain, top, definition)
+    column = section[field]
+    baseline = run(plain, base_tables)
+    section[field] = [column]
+    assert run(plain, base_tables) == baseline  # a list of one column is that column
+    section[field] = [section["subject"], column]
+    composite = run(plain, base_tables)
+    section[field] = {"row_number": True}
+    numbered = run(plain, base_tables)
+    assert composite[1] == () and numbered[1] == ()
+    values = _key_values(numbered, KEY_TYPES[definition])
+    subjects = [v.split("/")[0] for v in values]
+    # each participant's records numbered 1, 2, ... in row order
+    assert values == [
+        f"{subject}/{subjects[: i + 1].count(subject)}" for i, subject in enumerate(subjects)
+    ]
+    keys = _key_values(composite, KEY_TYPES[definition])
+    assert keys and all(k.split("/")[0] == k.split("/")[1] for k in keys)  # subject/subject/id
+
+
+def _key_values(outcome: Any, resource_type: str) -> list[str]:
+    values = []
+    for text in outcome[0]:
+        resource = json.loads(text)
+        if resource["resourceType"] == resource_type:
+            identifier = resource["identifier"]  # a list, but one object on AdverseEvent
+            values.append((identifier[0] if isinstance(identifier, list) else identifier)["value"])
+    return values
 
 
 # --- refusals carry file:line ----------------------------------------------------------------
@@ -439,6 +629,13 @@ def _line_of(path: Path, needle: str) -> int:
             "participants.arm.required",
             "value: IV",
             "no effect with a constant",
+        ),
+        (
+            "  dose: dose\n",
+            '  dose: {expression: "dose.where("}\n',
+            "medications.dose.expression",
+            "dose.where(",
+            "FHIRPath syntax error",
         ),
         (
             '{column: hba1c_pct, analyte: hba1c, unit: "%"}',
