@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "views",
     "pull",
     "ehr",
+    "report",
     "auth",
 )
 
