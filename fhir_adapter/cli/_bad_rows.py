@@ -14,7 +14,12 @@ from fhir_adapter.pipeline import MapReport
 _MAX_NAMED = 20
 
 
-def bad_row_options(rejects_default: str) -> Callable[[Any], Any]:
+def bad_row_options(
+    rejects_default: str,
+    *,
+    strict_help: str = "The same as --on-bad-row stop.",
+    extra_help: str = "",
+) -> Callable[[Any], Any]:
     """``--on-bad-row``, ``--strict`` and ``--rejects``; ``rejects_default`` says in the help
     where rejected rows go when ``--rejects`` is not given."""
 
@@ -29,9 +34,9 @@ def bad_row_options(rejects_default: str) -> Callable[[Any], Any]:
                     help="What a bad row costs. row: that row, and the rows that depend on "
                     "it (an infusion on its rejected cell product; the participant when it "
                     "is the participant's own row); participant: all of that participant's "
-                    "rows; stop: the run (exit 4).",
+                    "rows; stop: the run (exit 4)." + extra_help,
                 ),
-                click.option("--strict", is_flag=True, help="The same as --on-bad-row stop."),
+                click.option("--strict", is_flag=True, help=strict_help),
                 click.option(
                     "--rejects",
                     "rejects_dir",

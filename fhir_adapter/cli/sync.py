@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from fhir_adapter.cli._bad_rows import policy
+from fhir_adapter.cli._bad_rows import bad_row_options, policy
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._interrupts import stop_signals_interrupt
@@ -22,7 +22,6 @@ from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import print_report
 from fhir_adapter.deid import DeidentifiedStudy
-from fhir_adapter.mapping.dependents import BadRowPolicy
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 from fhir_adapter.profiles import ProfileCheck
@@ -137,28 +136,10 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
     help="What to do on the server with rows or participants no longer in the source.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
-@click.option(
-    "--on-bad-row",
-    type=click.Choice([p.value for p in BadRowPolicy]),
-    default=BadRowPolicy.ROW.value,
-    show_default=True,
-    help="What a bad row costs. row: that row and the rows that depend on it (the "
-    "participant when it is the participant's own row); participant: all of that "
-    "participant's rows; stop: the run (exit 4). Nothing of a participant with a bad row "
-    "is removed from the server.",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Stop at the first bad row or the first participant the server refuses.",
-)
-@click.option(
-    "--rejects",
-    "rejects_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the rows not mapped: one CSV per table with file, row, rule and the "
-    "original cells, to correct and run again. Created owner-only (it holds source data). "
-    f"Default: {REJECTS_DIR}/<study>/ (none with --dry-run or --deidentify).",
+@bad_row_options(
+    f"{REJECTS_DIR}/<study>/ (none with --dry-run or --deidentify)",
+    strict_help="Stop at the first bad row or the first participant the server refuses.",
+    extra_help=" Nothing of a participant with a bad row is removed from the server.",
 )
 @click.option(
     "--take-over",
