@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+
 @cache
 def _model(resource_type: str) -> Any:
     # fhir.resources names each model's module after its type in lower case, so any type a
