@@ -102,6 +102,8 @@ class SubjectA:
     status: str
     end_date: dt.date
     end_reason: str  # COMPLETED, or why a withdrawn subject left (CONSENT_WITHDRAWN, ...)
+    # The randomisation stratum: baseline medicine x good-response subgroup ("ORAL:True").
+    stratum: str = ""
     visits: list[Visit] = field(default_factory=list)
     procedures: list[Procedure] = field(default_factory=list)
     products: list[Product] = field(default_factory=list)
@@ -192,6 +194,7 @@ def make_subject(seed: int, index: int, width: int, randomizer: BlockRandomizer)
         reason = random.Random(f"{seed}:a:end-reason:{index}").choice(WITHDRAWAL_REASONS)
 
     subject = SubjectA(sid, sex, birth, consent, arm, diagnosis, med_group, status, end, reason)
+    subject.stratum = f"{med_group}:{lean and short}"
     baseline = Baseline(height, weight0, lean, short, duration_years)
     _add_visits(subject, rng, attended, schedule, baseline)
     _add_procedures(subject, rng, harvest, inf1, inf2)

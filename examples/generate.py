@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the SYNTHETIC example site exports under examples/ (no real patients, no names).
 
-    python examples/generate.py                       # all four folders, default seed
+    python examples/generate.py                       # all five folders, default seed
     python examples/generate.py --study a --subjects 100000 --out /tmp/bench
 
 Deterministic: the same seed and subject count give byte-identical files. Each subject draws
@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _hospital_a import StudyAHospitalWriter  # noqa: E402
 from _redcap_a import StudyARedcapWriter  # noqa: E402
 from _shapes_a import StudyAAltWriter, StudyAWriter  # noqa: E402
 from _study_a import BlockRandomizer, make_subject  # noqa: E402
@@ -66,6 +67,18 @@ SHAPES = {
         "dictionary (`data_dictionary.csv`, one row per field); the second file's count is "
         "its fields.",
     ),
+    "study_a_hospital": (
+        "study A subjects and values as a hospital lab system exports them",
+        "`;`-delimited **Windows-1252** CSV (non-ASCII in the site name, a header and the "
+        "French adverse-event terms), dd/mm/yyyy dates, decimal comma; `labs.csv` in long "
+        "format (one row per result, units as the lab writes them: HbA1c `%` until "
+        "31/03/2019 then `mmol/mol`, C-peptide `ng/ml` then `pmol/l`, `<0,10` / `<33` below "
+        "quantification, glucose `mg/dl`); medication frequency as text (`2x/day`, `BID`, "
+        "`once daily`, ...) and no line numbers; one `procedures.csv` for harvests and "
+        "infusions, the cell product's dose, dose unit and viability on the infusion rows "
+        "and one column holding the harvest site or the infusion route; the participants' "
+        "randomisation stratum and no status column.",
+    ),
     "study_b": (
         "study B, BM-MNC implantation vs insulin intensification",
         "`patients.xlsx` (sheet `Patients`, Excel date cells) plus `;`-delimited CSVs, "
@@ -77,12 +90,13 @@ SHAPES = {
 
 def generate_study_a(out: Path, subjects: int, seed: int, shapes: list[str]) -> dict:
     """Write the study A shapes named in `shapes` ('study_a', 'study_a_alt',
-    'study_a_redcap') in one pass."""
+    'study_a_redcap', 'study_a_hospital') in one pass."""
     width = max(3, len(str(subjects)))
     classes = {
         "study_a": StudyAWriter,
         "study_a_alt": StudyAAltWriter,
         "study_a_redcap": StudyARedcapWriter,
+        "study_a_hospital": StudyAHospitalWriter,
     }
     writers = {name: classes[name](out) for name in shapes}
     randomizer = BlockRandomizer(seed)
@@ -108,14 +122,15 @@ def generate_study_b(out: Path, subjects: int, seed: int) -> dict:
 
 
 def generate(study: str, out: Path, seed: int = DEFAULT_SEED, subjects: int | None = None) -> dict:
-    """Generate one study ('a', 'b', 'a_alt', 'a_redcap') or 'all'; returns
+    """Generate one study ('a', 'b', 'a_alt', 'a_redcap', 'a_hospital') or 'all'; returns
     {folder: {file: data rows}}."""
     counts: dict = {}
     a_shapes = {
         "a": ["study_a"],
         "a_alt": ["study_a_alt"],
         "a_redcap": ["study_a_redcap"],
-        "all": ["study_a", "study_a_alt", "study_a_redcap"],
+        "a_hospital": ["study_a_hospital"],
+        "all": ["study_a", "study_a_alt", "study_a_redcap", "study_a_hospital"],
     }
     if study in a_shapes:
         n = subjects or DEFAULT_SUBJECTS["a"]
@@ -158,14 +173,16 @@ def main(argv: list[str] | None = None) -> int:
             "Generate SYNTHETIC clinical-trial site exports (not real patients) for the two "
             "example studies: study_a (CSV, BM-MSC infusion, IV vs IA), study_a_alt (the same "
             "study A values in another export shape and units), study_a_redcap (the same "
-            "values as a REDCap raw export with its data dictionary) and study_b (Excel + CSV, "
+            "values as a REDCap raw export with its data dictionary), study_a_hospital (the "
+            "same values as a hospital lab system exports them: Windows-1252, long labs) "
+            "and study_b (Excel + CSV, "
             "BM-MNC implantation vs insulin). Same seed -> byte-identical files."
         ),
         epilog="Example: python examples/generate.py --study a --subjects 100000 --out /tmp/bench",
     )
     parser.add_argument(
         "--study",
-        choices=("a", "b", "a_alt", "a_redcap", "all"),
+        choices=("a", "b", "a_alt", "a_redcap", "a_hospital", "all"),
         default="all",
         help="which export(s) to write (default: all)",
     )
@@ -173,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "--subjects",
         type=int,
         metavar="N",
-        help="number of subjects (default: 30 for a/a_alt/a_redcap, 118 for b); larger N "
+        help="number of subjects (default: 30 for the study A shapes, 118 for b); larger N "
         "scales the "
         "same shape for benchmarks; ids widen past 999 (A-0001...)",
     )
@@ -185,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=EXAMPLES_DIR,
         metavar="DIR",
-        help="directory to write study_a/, study_a_alt/, study_a_redcap/, study_b/ into "
+        help="directory to write study_a/, study_a_alt/, study_a_redcap/, study_a_hospital/, "
+        "study_b/ into "
         "(default: the examples/ folder beside this script, i.e. the committed data)",
     )
     args = parser.parse_args(argv)

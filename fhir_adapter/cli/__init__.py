@@ -15,7 +15,18 @@ from fhir_adapter import __version__
 from fhir_adapter.cli._errors import ErrorReportingGroup
 
 # Modules that each define ``command`` (a click command or group) to register on the root.
-_COMMAND_MODULES = ("init", "server", "mapping", "sync", "status", "views", "pull", "auth")
+_COMMAND_MODULES = (
+    "init",
+    "server",
+    "mapping",
+    "sync",
+    "status",
+    "views",
+    "pull",
+    "ehr",
+    "report",
+    "auth",
+)
 
 
 @click.group(cls=ErrorReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})

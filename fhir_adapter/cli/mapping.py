@@ -13,6 +13,7 @@ from rich.table import Table
 from fhir_adapter.cli._bad_rows import bad_row_lines, bad_row_options, policy
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
+from fhir_adapter.cli._profile_options import prepare_profiles, profile_options
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.errors import MappingSpecError
@@ -182,6 +183,7 @@ def map_command(
     help="Also validate every resource with the fhir.resources models.",
 )
 @server_options(required=False)
+@profile_options
 @json_option
 @reports_errors
 def validate_command(
@@ -192,16 +194,22 @@ def validate_command(
     rejects_dir: Path | None,
     check_models: bool,
     as_json: bool,
+    profile_dir: Path | None,
+    required_profiles: tuple[str, ...],
     **server: Any,
 ) -> None:
     """Check a mapping file, and with --data the export it describes, writing nothing.
 
     With --server, every mapped resource also goes through the server's $validate and the
-    issues are reported by severity with their source rows.
+    issues are reported by severity with their source rows; --require-profile validates
+    the resources of a profile's type against it (--profile-dir first stores the profiles
+    on the server: the only thing validate writes).
     Exit codes: 0 valid, 1 some rows rejected or $validate found errors, 3 invalid mapping
     file, 4 bad row under --on-bad-row stop or unreadable source file, 5 server unreachable.
     """
     settings = pop_server_settings(server)
+    if (profile_dir or required_profiles) and not settings["server_url"]:
+        raise click.UsageError("--profile-dir and --require-profile need --server")
     try:
         loaded = load_mapping(mapping_path)
     except MappingSpecError as error:
@@ -239,13 +247,18 @@ def validate_command(
         raise SystemExit(EXIT_OK if mapping.report.ok else EXIT_ROW_ERRORS)
     from fhir_adapter.verify import validate_on_server
 
-    with (
-        make_client(**settings) as client,
-        row_progress("validating on the server", enabled=not as_json, unit="resources") as advance,
-    ):
-        result = validate_on_server(
-            mapping, client, concurrency=settings["concurrency"], on_resource=lambda: advance(1)
-        )
+    with make_client(**settings) as client:
+        profiles = prepare_profiles(client, profile_dir, required_profiles, quiet=as_json)
+        with row_progress(
+            "validating on the server", enabled=not as_json, unit="resources"
+        ) as advance:
+            result = validate_on_server(
+                mapping,
+                client,
+                concurrency=settings["concurrency"],
+                on_resource=lambda: advance(1),
+                profiles=profiles,
+            )
     if as_json:
         click.echo(
             json.dumps(
@@ -273,7 +286,8 @@ def print_findings(findings: list[Any], groups: int = 15, rows: int = 3) -> None
     the first source rows of each group; the full list is in --json."""
     grouped: dict[tuple[str, str], list[Any]] = {}
     for finding in findings:
-        grouped.setdefault((finding.severity, finding.message), []).append(finding)
+        against = f"(profile {finding.profile}) " if finding.profile else ""
+        grouped.setdefault((finding.severity, against + finding.message), []).append(finding)
     ordered = sorted(
         grouped.items(),
         key=lambda item: (_SEVERITY_ORDER.get(item[0][0], 9), -len(item[1]), item[0][1]),

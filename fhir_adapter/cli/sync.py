@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shlex
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fhir_adapter.cli._bad_rows import policy
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_DIFFERENCE, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._interrupts import stop_signals_interrupt
+from fhir_adapter.cli._profile_options import prepare_profiles, profile_options
 from fhir_adapter.cli._progress import row_progress, stderr, stdout
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import print_report
@@ -23,6 +25,7 @@ from fhir_adapter.deid import DeidentifiedStudy
 from fhir_adapter.mapping.dependents import BadRowPolicy
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyRun
+from fhir_adapter.profiles import ProfileCheck
 from fhir_adapter.sync import (
     Ledger,
     RemovalPolicy,
@@ -165,6 +168,7 @@ def print_sync(report: SyncReport, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @deid_options
+@profile_options
 @reports_errors
 def sync_command(
     mapping_path: Path,
@@ -180,6 +184,8 @@ def sync_command(
     as_json: bool,
     deid_profile: str | None,
     deid_key_file: Path | None,
+    profile_dir: Path | None,
+    required_profiles: tuple[str, ...],
     **server: Any,
 ) -> None:
     """Send the mapped study to a FHIR server: idempotent, incremental, one transaction per
@@ -191,6 +197,11 @@ def sync_command(
     Ctrl-C/SIGTERM (what the server confirmed is recorded; run again to resume).
     """
     settings = pop_server_settings(server)
+    if dry_run and profile_dir:
+        raise click.UsageError(
+            "--profile-dir stores profiles on the server and --dry-run writes nothing: load "
+            "them first (validate --server ... --profile-dir DIR), then --require-profile"
+        )
     loaded = load_mapping(mapping_path)
     if rejects_dir is None and not dry_run and deid_profile is None:
         rejects_dir = REJECTS_DIR / loaded.spec.study.key
@@ -213,15 +224,23 @@ def sync_command(
         dry_run=dry_run,
         strict=strict,
     )
-    with make_client(**settings) as client:
+    with make_client(**settings) as client, ExitStack() as profile_check:
         client.capabilities()  # reach the server before creating a ledger for it
+        profiles = prepare_profiles(client, profile_dir, required_profiles, quiet=as_json)
+        gate = (
+            profile_check.enter_context(
+                ProfileCheck(client, profiles, settings["concurrency"])
+            ).findings
+            if profiles
+            else None
+        )
         with _open_ledger(ledger_path, settings["server_url"], study_key) as ledger:
             previous = ledger.claim_mapping(loaded.name, take_over=take_over, record=not dry_run)
             if previous and not as_json:
                 stderr.print(
                     f"note: {loaded.name} takes this study over from {previous}", highlight=False
                 )
-            engine = SyncEngine(client, ledger, options)
+            engine = SyncEngine(client, ledger, options, gate=gate)
             started = _now()
             try:
                 with (

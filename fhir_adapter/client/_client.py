@@ -410,13 +410,21 @@ class FhirClient:
         400/412/422 with one. Both become a ``ValidationResult``; read ``valid``/``errors``.
         """
         resource_type = _check_type(str(resource.get("resourceType", "")))
-        parameters: list[dict[str, Any]] = [{"name": "resource", "resource": resource}]
+        url = self.base.join(f"{resource_type}/$validate")
+        body: dict[str, Any] = {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "resource", "resource": resource}],
+        }
         if profile:
-            parameters.append({"name": "profile", "valueUri": profile})
+            # The resource as the body and the profile in the URL, both allowed by the
+            # operation's definition: HAPI (8.10) does not resolve a profile given inside a
+            # Parameters body ("Failed to retrieve profile with url=UriType[...]"), and
+            # with a Parameters body it checks the Parameters against a URL profile.
+            url, body = url.copy_with(params={"profile": profile}), resource
         response = self._send(
             "POST",
-            self.base.join(f"{resource_type}/$validate"),
-            body={"resourceType": "Parameters", "parameter": parameters},
+            url,
+            body=body,
             idempotent=True,
             passthrough=(400, 412, 422),
             passthrough_if=lambda r: bool(parse_issues(self._maybe_json(r))),

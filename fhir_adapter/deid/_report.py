@@ -23,9 +23,6 @@ class DeidReport:
     removed: Counter[tuple[str, str]] = field(default_factory=Counter)
     changed: Counter[str] = field(default_factory=Counter)
 
-    def removed_total(self) -> int:
-        return sum(self.removed.values())
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, sorted: for ``summary.json`` and ``--json``."""
         return {

@@ -10,6 +10,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from fhir_adapter.mapping.codesets import (
+    AE_OUTCOME,
+    SERIOUSNESS,
+    SEVERITY,
+    SEX,
+    SUBJECT_STATUS,
+)
 from fhir_adapter.mapping.constructs import construct_problems
 from fhir_adapter.mapping.readcheck import read_option_problems
 from fhir_adapter.mapping.spec import Column, MappingSpec
@@ -17,26 +24,6 @@ from fhir_adapter.mapping.units import UnitError, check_ucum, resolve
 from fhir_adapter.mapping.values import before
 
 Problem = tuple[str, Sequence[Any]]
-
-SEX = {"male", "female", "other", "unknown"}
-SUBJECT_STATUS = {
-    "candidate",
-    "eligible",
-    "follow-up",
-    "ineligible",
-    "not-registered",
-    "off-study",
-    "on-study",
-    "on-study-intervention",
-    "on-study-observation",
-    "pending-on-study",
-    "potential-candidate",
-    "screening",
-    "withdrawn",
-}  # R4 research-subject-status (CODES.md §9)
-SEVERITY = {"mild", "moderate", "severe"}
-SERIOUSNESS = {"serious", "non-serious"}
-AE_OUTCOME = {"resolved", "recovering", "ongoing", "resolvedWithSequelae", "fatal", "unknown"}
 
 
 def _targets(

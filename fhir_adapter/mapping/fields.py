@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from fhir_adapter.mapping.expressions import EvaluationError, compile_expression, single_value
@@ -300,12 +299,3 @@ def result(column_name: str, options: Options) -> Reader:
         _same,
         "number",
     )
-
-
-def checked_range(value: Decimal, low: float | None, high: float | None) -> str | None:
-    """The range rule's message when a value is implausible, else None."""
-    if low is not None and value < Decimal(str(low)):
-        return f"below the plausible minimum {low}"
-    if high is not None and value > Decimal(str(high)):
-        return f"above the plausible maximum {high}"
-    return None

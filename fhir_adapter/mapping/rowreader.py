@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fhir_adapter.mapping import fields as F
+from fhir_adapter.mapping.codesets import checked, code_sets
 from fhir_adapter.mapping.keys import OwnKeyValue, key_reader
 from fhir_adapter.mapping.records import Origin, RowError
 from fhir_adapter.mapping.selection import SectionRows
@@ -78,17 +79,23 @@ class SectionTools:
             name: F.Options.resolve(table, spec.source) for name, table in spec.tables.items()
         }
         self._places = {id(section): ".".join(map(str, loc)) for loc, section in spec.sections()}
+        self._coded = code_sets(spec)
 
     def read(self, section: Any, name: str) -> F.Reader | None:
         """The reader of Column field ``name`` (chosen by its ``reads`` declaration), or None
-        when the mapping leaves the field out."""
+        when the mapping leaves the field out. A field whose values must be codes of a set
+        (``mapping.codesets``) and has no map is checked against it."""
         column = getattr(section, name)
         declared = field_reads(type(section), name)
         assert declared is not None, name
         if column is None:
             return None
         table = column.lookup.table if column.lookup else section.table
-        return F.reader(column, declared, self.options[table], name, self.options[section.table])
+        reader = F.reader(column, declared, self.options[table], name, self.options[section.table])
+        codes = self._coded.get((type(section).__name__, name))
+        if codes is not None and column.map is None:
+            reader = checked(reader, column, name, codes)
+        return reader
 
     def fields(self, section: Any, *names: str) -> tuple[F.Reader | None, ...]:
         return tuple(self.read(section, name) for name in names)

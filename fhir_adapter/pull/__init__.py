@@ -29,7 +29,7 @@ from fhir_adapter.pull._errors import (
 from fhir_adapter.pull._export import ExportTiming, offers_patient_export
 from fhir_adapter.pull._progress import NoProgress, PullProgress
 from fhir_adapter.pull._pull import METHODS, PullOptions, PullResult, pull_study
-from fhir_adapter.pull._study import StudyRef, find_study
+from fhir_adapter.pull._study import StudyRef, find_study, reference_id
 from fhir_adapter.pull._tables import TABLE_FORMATS, TableResult, shipped_views_dir
 from fhir_adapter.pull._types import ALL_TYPES, PATIENT_LINKED
 
@@ -52,5 +52,6 @@ __all__ = [
     "find_study",
     "offers_patient_export",
     "pull_study",
+    "reference_id",
     "shipped_views_dir",
 ]

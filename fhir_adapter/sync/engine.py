@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from fhir_adapter.client import FhirClient
 from fhir_adapter.errors import (
@@ -69,6 +69,25 @@ class SyncInterruptedError(FhirAdapterError):
         )
 
 
+class Refusal(Protocol):
+    """Why a check before sending refused one resource (``profiles.ProfileFinding`` is one)."""
+
+    @property
+    def resource(self) -> str: ...  # Type/id
+    @property
+    def element(self) -> str: ...  # FHIRPath within the resource, or ""
+    @property
+    def profile(self) -> str: ...  # the canonical URL it does not conform to
+    @property
+    def message(self) -> str: ...  # redacted: no value
+
+
+# A check of a participant's resources before anything is planned or sent (the registry
+# profiles of ``sync --require-profile``): a participant it refuses is neither sent nor
+# taken for removed from the source; the run goes on with the next one.
+Gate = Callable[[list[dict[str, Any]]], Sequence[Refusal]]
+
+
 @dataclass
 class _Job:
     plan: ParticipantPlan
@@ -78,6 +97,8 @@ class _Job:
 class SyncEngine:
     """Plans against the ledger, sends with bounded concurrency, commits after confirmation.
 
+    ``gate`` (optional) checks each participant's resources, and the study's, before they
+    are planned; what it refuses is reported as a failure and not sent.
     ``after_server_commit`` is a test seam: called with the participant key once the server
     confirmed its transaction and before the ledger records it.
     """
@@ -88,9 +109,11 @@ class SyncEngine:
         ledger: Ledger,
         options: SyncOptions,
         *,
+        gate: Gate | None = None,
         after_server_commit: Callable[[str], None] | None = None,
     ):
         self.client = client
+        self.gate = gate
         self.ledger = ledger
         self.options = options
         self.after_server_commit = after_server_commit
@@ -128,6 +151,9 @@ class SyncEngine:
         self._audit_ledger(report)
         study = mapping.study_resources()
         study_origin = Origin(mapping.mapping.name, 0)
+        if self._refused(report, "study (mapping file)", study, {}, participant=False):
+            report.notes.append("the study resource was refused; participants were not sent")
+            return report
         self._sync_all(
             report,
             [
@@ -146,11 +172,54 @@ class SyncEngine:
         def jobs() -> Iterable[_Job]:
             for participant in mapping.participants():
                 seen.add(participant.key)
+                first = participant.origins[ResourceKey("Patient", participant.key)]
+                label = f"{first.file} row {first.row}"
+                if self._refused(report, label, participant.resources, participant.origins):
+                    if on_participant:
+                        on_participant()
+                    continue
                 yield self._job(participant)
 
         self._sync_all(report, jobs(), on_participant)
         self._remove_absent(report, mapping, seen)
         return report
+
+    def _refused(
+        self,
+        report: SyncReport,
+        label: str,
+        resources: list[dict[str, Any]],
+        origins: dict[ResourceKey, Origin],
+        *,
+        participant: bool = True,
+    ) -> bool:
+        """Run the gate; a refusal counts the participant failed, each of its resources
+        failed, and names the source row of every resource refused."""
+        refusals = self.gate(resources) if self.gate else ()
+        if not refusals:
+            return False
+        report.participants_failed += participant
+        for resource in resources:
+            report.add(resource["resourceType"], "failed")
+        for refusal in refusals:
+            kind, _, rid = refusal.resource.partition("/")
+            origin = origins.get(ResourceKey(kind, rid))
+            element = f"{refusal.element}: " if refusal.element else ""
+            report.failures.append(
+                SyncFailure(
+                    participant=label,
+                    status=None,
+                    hapi_code=None,
+                    message=f"{element}{refusal.message}",
+                    resource=refusal.resource,
+                    file=origin.file if origin else None,
+                    row=origin.row if origin else None,
+                    column=getattr(origin, "column", None) if origin else None,
+                    profile=refusal.profile,
+                )
+            )
+        log.warning("participant at %s refused: a resource breaks a required profile", label)
+        return True
 
     # --- planning ------------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ class SyncFailure:
     file: str | None = None
     row: int | None = None
     column: str | None = None
+    # Set when a check before sending refused the participant (a registry profile the
+    # resource does not conform to, by canonical URL): nothing of it was sent.
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "message", redact_diagnostics(self.message))
@@ -43,6 +46,8 @@ class SyncFailure:
             where += f" column '{self.column}'"
         if self.resource:
             where += f" ({self.resource})"
+        if self.profile:
+            return f"{where}: does not conform to {self.profile}: {self.message}"
         code = f" {self.hapi_code}" if self.hapi_code else ""
         return f"{where}: server refused ({self.status}{code}): {self.message}"
 

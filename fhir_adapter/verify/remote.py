@@ -12,6 +12,7 @@ from typing import Any
 from fhir_adapter.client import FhirClient, ValidationResult
 from fhir_adapter.mapping.records import Origin
 from fhir_adapter.pipeline import StudyRun
+from fhir_adapter.profiles import RequiredProfiles
 from fhir_adapter.sync.redact import redact_diagnostics
 
 
@@ -22,6 +23,7 @@ class ValidationFinding:
     where: str  # source file and row
     location: str
     message: str
+    profile: str | None = None  # the required profile it was validated against, if any
 
 
 @dataclass
@@ -52,22 +54,29 @@ def validate_on_server(
     concurrency: int = 4,
     keep: Callable[[str], bool] = lambda severity: severity in ("fatal", "error", "warning"),
     on_resource: Callable[[], None] | None = None,
+    profiles: RequiredProfiles | None = None,
 ) -> ValidationReport:
-    """Issues by severity for every resource; findings kept for severities ``keep`` accepts."""
+    """Issues by severity for every resource; findings kept for severities ``keep`` accepts.
+
+    A resource of a type ``profiles`` names is validated against each of its required
+    profiles (which include the base resource's rules); others against the base alone."""
     report = ValidationReport(str(client.base))
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        batch: list[tuple[dict[str, Any], Origin | None]] = []
+        batch: list[tuple[dict[str, Any], Origin | None, str | None]] = []
 
         def flush() -> None:
-            results = pool.map(lambda item: client.validate(item[0]), batch)
-            for (resource, origin), result in zip(batch, results, strict=True):
-                _record(report, resource, origin, result, keep)
-                if on_resource:
-                    on_resource()
+            results = pool.map(lambda item: client.validate(item[0], item[2]), batch)
+            for (resource, origin, profile), result in zip(batch, results, strict=True):
+                _record(report, resource, origin, result, keep, profile)
             batch.clear()
 
-        for item in mapping.all_resources():
-            batch.append(item)
+        for resource, origin in mapping.all_resources():
+            required = profiles.for_type(resource["resourceType"]) if profiles else ()
+            for profile in required or (None,):
+                batch.append((resource, origin, profile))
+            report.resources += 1
+            if on_resource:
+                on_resource()
             if len(batch) >= 64:
                 flush()
         flush()
@@ -80,8 +89,8 @@ def _record(
     origin: Origin | None,
     result: ValidationResult,
     keep: Callable[[str], bool],
+    profile: str | None,
 ) -> None:
-    report.resources += 1
     where = f"{origin.file} row {origin.row}" if origin else "study (mapping file)"
     for issue in result.issues:
         report.by_severity[issue.severity] += 1
@@ -93,6 +102,7 @@ def _record(
                     where,
                     ", ".join(_element(p) for p in (issue.expression or issue.location)),
                     _shown(issue.diagnostics, resource),
+                    profile,
                 )
             )
 

@@ -15,7 +15,9 @@ from fhir_adapter.verify import validate_on_server
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["study_a", "study_b", "study_a_alt", "study_a_redcap"])
+@pytest.mark.parametrize(
+    "name", ["study_a", "study_b", "study_a_alt", "study_a_redcap", "study_a_hospital"]
+)
 def test_every_example_resource_validates(name, fhir_base_url):
     mapping = StudyMapping(
         load_mapping(REPO / "mappings" / f"{name}.yaml"), REPO / "examples" / name

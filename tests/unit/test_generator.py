@@ -84,7 +84,7 @@ def test_same_seed_gives_identical_bytes(tmp_path: Path) -> None:
     _run(tmp_path)
     first = {p: p.read_bytes() for p in tmp_path.rglob("*.*")}
     # CSVs, patients.xlsx, the REDCap export and dictionary, and a README per folder
-    assert len(first) == 6 + 6 + 6 + 2 + 4
+    assert len(first) == 6 + 6 + 6 + 6 + 2 + 5
     _run(tmp_path)
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.*")} == first
 
@@ -97,7 +97,7 @@ def test_another_seed_gives_other_values(tmp_path: Path) -> None:
 
 
 def test_committed_examples_are_the_default_output(out: Path) -> None:
-    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_b"):
+    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_a_hospital", "study_b"):
         for path in sorted((out / folder).iterdir()):
             if path.suffix in (".csv", ".xlsx"):
                 committed = EXAMPLES / folder / path.name
@@ -121,7 +121,7 @@ def test_help_describes_the_options() -> None:
 
 
 def test_every_folder_says_it_is_synthetic(out: Path) -> None:
-    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_b"):
+    for folder in ("study_a", "study_a_alt", "study_a_redcap", "study_a_hospital", "study_b"):
         text = (EXAMPLES / folder / "README.md").read_text()
         assert "synthetic" in text.lower() and "not real patients" in text
         assert "examples/generate.py" in text and "--seed" in text
@@ -601,3 +601,160 @@ def test_study_a_redcap_holds_the_study_a_rows(out: Path, a: dict) -> None:
     }
     groups = {"ORAL": ("1", "0"), "INSULIN": ("0", "1"), "BOTH": ("1", "1")}
     assert ticked == {s["subject_id"]: groups[s["baseline_med_group"]] for s in a["subjects"]}
+
+
+# --- study A hospital: the same values as a hospital lab system writes them -------------------
+
+
+def _hospital(out: Path, name: str) -> list[dict[str, str]]:
+    return read(out / "study_a_hospital" / f"{name}.csv", ";", "cp1252")
+
+
+def test_hospital_files_are_windows_1252(out: Path) -> None:
+    raw = (out / "study_a_hospital" / "patients.csv").read_bytes()
+    assert b"\x96" in raw  # the en dash of the site name and strata, 0x96 in Windows-1252 only
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    events = (out / "study_a_hospital" / "adverse_events.csv").read_bytes()
+    assert b"\xe9" in events and "é" in events.decode("cp1252")  # é is one byte, 0xE9
+    header = (out / "study_a_hospital" / "visits.csv").read_bytes().splitlines()[0]
+    assert header.endswith(b";BMI (kg/m\xb2)")
+
+
+def test_hospital_participants_have_a_stratum_and_no_status(out: Path, a: dict) -> None:
+    rows = _hospital(out, "patients")
+    assert list(rows[0]) == [
+        "Patient no.",
+        "Site",
+        "Sex",
+        "Date of birth",
+        "Consent date",
+        "Arm",
+        "Stratum",
+        "T2DM diagnosed",
+        "End date",
+        "End reason",
+    ]
+    groups = {"ORAL": "Oral agents", "INSULIN": "Insulin", "BOTH": "Oral agents + insulin"}
+    visits = by_subject(a["visits"])
+    for s, h in zip(a["subjects"], rows, strict=True):
+        assert (h["Patient no."], h["Sex"], h["Arm"]) == (s["subject_id"], s["sex"], s["arm"])
+        assert dmy(h["Date of birth"]) == iso(s["birth_date"])
+        assert dmy(h["End date"]) == iso(s["end_date"])
+        assert h["Site"] == "VRI-HN – Unité de thérapie cellulaire"
+        # the stratum is the randomisation stratum, recomputed here from the study A files
+        bl = next(v for v in visits[s["subject_id"]] if v["visit"] == "BL")
+        duration = (iso(s["consent_date"]) - iso(s["t2dm_diagnosis_date"])).days / 365.25
+        good = Decimal(bl["bmi_kg_m2"]) < 23 and duration < 10
+        subgroup = "BMI < 23 and T2DM < 10 y" if good else "other"
+        assert h["Stratum"] == f"{groups[s['baseline_med_group']]} – {subgroup}"
+
+
+def test_hospital_labs_are_long_and_convert_back_to_the_study_a_values(out: Path, a: dict) -> None:
+    labs = _hospital(out, "labs")
+    assert list(labs[0]) == ["Patient no.", "Sample date", "Visit", "Test", "Result", "Unit"]
+    results = {(r["Patient no."], r["Visit"], r["Test"]): r for r in labs}
+    assert len(results) == len(labs)
+    units: Counter = Counter()
+    expected_rows = 0
+    for v in a["visits"]:
+        key = (v["subject_id"], v["visit"])
+        switched = iso(v["visit_date"]) >= dt.date(2019, 4, 1)
+        hba1c = results.get((*key, "HBA1C"))
+        if v["hba1c_pct"]:
+            expected_rows += 1
+            assert hba1c and dmy(hba1c["Sample date"]) == iso(v["visit_date"])
+            if switched:  # IFCC, back to NGSP % by the master equation, 1 decimal
+                assert hba1c["Unit"] == "mmol/mol"
+                ngsp = Decimal("0.09148") * Decimal(hba1c["Result"]) + Decimal("2.152")
+                assert _half_up(ngsp, 1) == Decimal(v["hba1c_pct"])
+            else:
+                assert (hba1c["Unit"], comma(hba1c["Result"])) == ("%", Decimal(v["hba1c_pct"]))
+        else:
+            assert hba1c is None
+        cpep = results[(*key, "CPEP")]
+        if switched:  # pmol/l back to ng/mL through 331 pmol per ng, 2 decimals
+            assert cpep["Unit"] == "pmol/l"
+            if v["c_peptide_ng_ml"] == "<0.10":
+                assert cpep["Result"] == "<33"
+            else:
+                back = _half_up(Decimal(cpep["Result"]) / 331, 2)
+                assert back == Decimal(v["c_peptide_ng_ml"])
+        else:
+            assert cpep["Unit"] == "ng/ml"
+            assert cpep["Result"].replace(",", ".") == v["c_peptide_ng_ml"]
+        glucose = results[(*key, "GLU-F")]
+        assert (glucose["Result"], glucose["Unit"]) == (v["fpg_mg_dl"], "mg/dl")
+        units.update([hba1c and hba1c["Unit"], cpep["Unit"]])
+        expected_rows += 2
+    assert len(labs) == expected_rows
+    assert min(units["%"], units["mmol/mol"], units["ng/ml"], units["pmol/l"]) >= 20
+    assert {r["Result"] for r in labs if r["Result"].startswith("<")} == {"<0,10", "<33"}
+
+
+def test_hospital_medications_have_text_frequencies_and_no_line_numbers(out: Path, a: dict) -> None:
+    meds = _hospital(out, "medications")
+    assert list(meds[0]) == ["Patient no.", "Drug", "Dose", "Unit", "Frequency", "Start", "Stop"]
+    per_day = {
+        "1x/day": 1,
+        "once daily": 1,
+        "OD": 1,
+        "2x/day": 2,
+        "BID": 2,
+        "twice daily": 2,
+        "3x/day": 3,
+        "TID": 3,
+        "three times daily": 3,
+    }
+    assert {m["Frequency"] for m in meds} == set(per_day)
+    keys = [(m["Patient no."], m["Drug"], m["Start"]) for m in meds]
+    assert len(set(keys)) == len(keys)  # drug + start date tell a participant's lines apart
+    for m, n in zip(a["medications"], meds, strict=True):
+        assert (n["Patient no."], n["Dose"], n["Unit"]) == (
+            m["subject_id"],
+            m["dose"],
+            m["dose_unit"],
+        )
+        assert per_day[n["Frequency"]] == int(m["times_per_day"])
+        assert dmy(n["Start"]) == iso(m["start_date"])
+        assert (n["Stop"] and dmy(n["Stop"])) == (m["end_date"] and iso(m["end_date"]))
+
+
+def test_hospital_procedures_hold_the_products_on_the_infusion_rows(out: Path, a: dict) -> None:
+    rows = _hospital(out, "procedures")
+    products = {c["product_id"]: c for c in a["cell_products"]}
+    routes = {"IV": "Intravenous", "IA": "Pancreatic artery"}
+    for p, h in zip(a["procedures"], rows, strict=True):
+        assert (h["Patient no."], h["Procedure no."]) == (p["subject_id"], p["procedure_id"])
+        assert dmy(h["Date"]) == iso(p["procedure_date"])
+        if p["procedure_type"] == "HARVEST":
+            assert h["Procedure"] == "Bone marrow harvest"
+            assert h["Site / route"] == "Posterior iliac crest"
+            assert h["Product no."] == h["Cell dose"] == h["Dose unit"] == h["Viability (%)"] == ""
+            continue
+        product = products[p["product_id"]]
+        assert (h["Procedure"], h["Site / route"]) == ("MSC infusion", routes[p["route"]])
+        assert (h["Product no."], h["Dose unit"]) == (p["product_id"], "10^6/kg")
+        assert comma(h["Cell dose"]) == Decimal(product["dose_1e6_cells_per_kg"])
+        assert h["Viability (%)"] == product["viability_pct"]
+
+
+def test_hospital_adverse_events_are_the_study_a_events(out: Path, a: dict) -> None:
+    terms = {
+        "Fever": "Fièvre",
+        "Headache": "Céphalée",
+        "Nausea": "Nausée",
+        "Puncture site pain": "Douleur au point de ponction",
+        "Hematoma at puncture site": "Hématome au point de ponction",
+    }
+    for e, h in zip(a["adverse_events"], _hospital(out, "adverse_events"), strict=True):
+        assert (h["AE no."], h["Event"], dmy(h["Onset"])) == (
+            e["ae_id"],
+            terms[e["term"]],
+            iso(e["onset_date"]),
+        )
+        assert (h["Severity"].upper(), h["Serious"], h["Outcome"].upper()) == (
+            e["severity"],
+            "No",
+            e["outcome"],
+        )

@@ -8,25 +8,34 @@ test). Their keys live in a private temp folder; a fourth key is registered nowh
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from fhir_adapter.cli import main
-from fhir_adapter.client import FhirClient, auth_from_settings
-from fhir_adapter.localserver import LocalServer, parse_registration, start_server
+from fhir_adapter.client import FhirClient, SmartBackendAuth, auth_from_settings
+from fhir_adapter.client._auth import Secret
+from fhir_adapter.localserver import (
+    LocalServer,
+    default_state_dir,
+    parse_registration,
+    start_server,
+)
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 
 REPO = Path(__file__).resolve().parents[3]
 FULL_SCOPES = "system/*.rs system/*.cu system/*.d"
+JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.")
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def secure_server(
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line("starting the secure local HAPI FHIR server for the auth tests")
-    state_dir = tmp_path_factory.mktemp("hapi-secure-state")
+    state_dir = default_state_dir()
     handle = start_server(
         _free_port(),
         detach=False,
@@ -187,3 +196,41 @@ def held_counts(secure_server: SecureServer) -> Any:
             return held(admin, study.expected_ids())
 
     return count
+
+
+@dataclass
+class SecretSpy:
+    """Every assertion signed and every access token received in a test, to look for."""
+
+    assertions: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+
+    def assert_absent(self, texts: list[str], keys: list[str]) -> None:
+        """No assertion, token, private key (``keys``: PEM texts) or anything shaped like a
+        JWT in any of ``texts``."""
+        secrets = [*self.assertions, *self.tokens]
+        secrets += ["".join(k.splitlines()[1:-1])[:48] for k in keys]
+        for text in texts:
+            for secret in secrets:
+                assert secret not in text
+            assert not JWT_SHAPE.search(text)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> SecretSpy:
+    seen = SecretSpy()
+    sign, receive = SmartBackendAuth.assertion, SmartBackendAuth._token_from
+
+    def assertion(self: SmartBackendAuth, url: httpx.URL) -> Secret:
+        signed = sign(self, url)
+        seen.assertions.append(signed.reveal())
+        return signed
+
+    def token_from(self: SmartBackendAuth, *args: Any) -> Any:
+        token = receive(self, *args)
+        seen.tokens.append(token.header.reveal().removeprefix("Bearer "))
+        return token
+
+    monkeypatch.setattr(SmartBackendAuth, "assertion", assertion)
+    monkeypatch.setattr(SmartBackendAuth, "_token_from", token_from)
+    return seen

@@ -176,17 +176,30 @@ def test_validate_turns_an_outcome_into_a_result(httpx_mock, make_client, base, 
         json=outcome(ERROR, WARNING),
     )
 
-    result = make_client().validate(PATIENT, profile="http://example.org/StructureDefinition/p")
+    result = make_client().validate(PATIENT)
     assert result.status == status and not result.valid
     assert [i.expression for i in result.errors] == [("Patient.birthDate",)]
     assert len(result.warnings) == 1
     body = json.loads(httpx_mock.get_request().content)
-    assert body["resourceType"] == "Parameters"
-    assert body["parameter"][0] == {"name": "resource", "resource": PATIENT}
-    assert body["parameter"][1] == {
-        "name": "profile",
-        "valueUri": "http://example.org/StructureDefinition/p",
+    assert body == {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "resource", "resource": PATIENT}],
     }
+
+
+def test_validate_against_a_profile_sends_the_resource_and_the_profile_url(
+    httpx_mock, make_client, base, outcome
+):
+    # HAPI resolves a profile given in the URL, not one inside a Parameters body.
+    profile = "http://example.org/StructureDefinition/p"
+    httpx_mock.add_response(
+        method="POST",
+        url=httpx.URL(f"{base}/Patient/$validate", params={"profile": profile}),
+        json=outcome(WARNING),
+    )
+
+    assert make_client().validate(PATIENT, profile=profile).valid
+    assert json.loads(httpx_mock.get_request().content) == PATIENT
 
 
 def test_validate_passes_with_only_warnings(httpx_mock, make_client, outcome):

@@ -30,7 +30,14 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 @pytest.mark.parametrize(
-    "name", ["study_a.yaml", "study_b.yaml", "study_a_alt.yaml", "study_a_redcap.yaml"]
+    "name",
+    [
+        "study_a.yaml",
+        "study_b.yaml",
+        "study_a_alt.yaml",
+        "study_a_redcap.yaml",
+        "study_a_hospital.yaml",
+    ],
 )
 def test_shipped_mappings_are_valid(name):
     loaded = load_mapping(REPO / "mappings" / name)

@@ -17,10 +17,16 @@ from fhir_adapter.pipeline.output import OutputWriter
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = REPO / "tests" / "unit" / "golden"
-EXAMPLES = {"study_a": 30, "study_b": 118, "study_a_alt": 30, "study_a_redcap": 30}
+EXAMPLES = {
+    "study_a": 30,
+    "study_b": 118,
+    "study_a_alt": 30,
+    "study_a_redcap": 30,
+    "study_a_hospital": 30,
+}
 # Two participants per study, pinned byte for byte (set UPDATE_GOLDEN=1 to rewrite after an
 # intended change, and review the diff).
-GOLDEN_PARTICIPANTS = {"study_a": 2, "study_b": 2, "study_a_redcap": 2}
+GOLDEN_PARTICIPANTS = {"study_a": 2, "study_b": 2, "study_a_redcap": 2, "study_a_hospital": 2}
 
 
 def _map(name: str, check_models: bool = False) -> tuple[StudyMapping, list]:

@@ -35,7 +35,7 @@ def test_every_kind_of_empty_is_named_by_path():
 
 
 def test_examples_build_no_empty_element(repo):
-    for name in ("study_a", "study_b", "study_a_alt", "study_a_redcap"):
+    for name in ("study_a", "study_b", "study_a_alt", "study_a_redcap", "study_a_hospital"):
         mapping = StudyMapping(
             load_mapping(repo / "mappings" / f"{name}.yaml"), repo / "examples" / name
         )

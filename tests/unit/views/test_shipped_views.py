@@ -88,10 +88,11 @@ def test_the_three_formats_hold_the_same_table(study_ndjson: dict[str, Path], tm
     assert parquet.column_names == list(view.column_names)
     assert str(parquet.schema.field("value").type) == "double"
 
+    value, date = table[0].index("value"), table[0].index("effective_date")
     for csv_row, record, parquet_row in zip(table[1:], records, parquet.to_pylist(), strict=True):
         assert csv_row[0] == record["id"] == parquet_row["id"]
-        assert Decimal(csv_row[9]) == record["value"]
+        assert Decimal(csv_row[value]) == record["value"]
         assert float(record["value"]) == parquet_row["value"]
-        assert csv_row[13] == record["effective_date"] == parquet_row["effective_date"]
+        assert csv_row[date] == record["effective_date"] == parquet_row["effective_date"]
     for result in results.values():
         assert result.output.stat().st_mode & 0o777 == 0o600

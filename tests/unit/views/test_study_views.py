@@ -134,3 +134,26 @@ def test_encounters_one_row_per_visit() -> None:
             "period_end": "2020-01-02",
         }
     ]
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_studies_view_gives_the_study_title_and_arms(study: str, study_ndjson) -> None:
+    studies = _resources(study_ndjson[study], "ResearchStudy")
+    rows = _rows("studies", studies.values())
+    assert len(rows) == 1
+    source = next(iter(studies.values()))
+    assert rows[0]["title"] == source["title"] and "synthetic" in rows[0]["title"]
+    assert rows[0]["identifier_value"] == source["identifier"][0]["value"]
+    assert rows[0]["arms"] == [arm["name"] for arm in source["arm"]]
+
+
+def test_a_below_limit_result_has_its_comparator_and_the_limit_as_value(study_ndjson) -> None:
+    """Study A has five C-peptide results below quantification ('<0.10' in visits.csv)."""
+    observations = _resources(study_ndjson["study_a"], "Observation")
+    rows = _rows("observations", observations.values())
+    limited = [row for row in rows if row["comparator"] is not None]
+    assert len(limited) == 5
+    assert {(row["comparator"], row["value"], row["code"]) for row in limited} == {
+        ("<", Decimal("0.10"), "1986-9")
+    }
+    assert sum(1 for row in rows if row["comparator"] is None) == len(rows) - 5

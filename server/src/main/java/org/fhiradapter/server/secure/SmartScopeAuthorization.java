@@ -138,6 +138,9 @@ public class SmartScopeAuthorization extends AuthorizationInterceptor {
 			case UPDATE, PATCH -> "system/" + type + ".cu";
 			case DELETE -> "system/" + type + ".d";
 			case TRANSACTION, BATCH -> "system/*.cu";
+			// $validate stores nothing: reading the type is enough (see the rules above).
+			case EXTENDED_OPERATION_TYPE, EXTENDED_OPERATION_INSTANCE ->
+					"$validate".equals(request.getOperation()) ? "system/" + type + ".rs" : null;
 			default -> null;
 		};
 	}
