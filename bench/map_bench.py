@@ -31,10 +31,10 @@ MODES = ("rules", "write", "models")
 def worker(data: Path, mode: str) -> dict[str, float]:
     from fhir_adapter.fhir.serialize import canonical_json
     from fhir_adapter.mapping.loader import load_mapping
-    from fhir_adapter.pipeline import StudyMapping
+    from fhir_adapter.pipeline import StudyRun
     from fhir_adapter.pipeline.output import OutputWriter
 
-    mapping = StudyMapping(
+    mapping = StudyRun(
         load_mapping(REPO / "mappings" / "study_a.yaml"), data, check_models=mode == "models"
     )
     started = time.perf_counter()

@@ -44,7 +44,7 @@ from fhir_adapter.client import FhirClient  # noqa: E402
 from fhir_adapter.fhir.bundle import transaction  # noqa: E402
 from fhir_adapter.fhir.serialize import canonical_json  # noqa: E402
 from fhir_adapter.mapping.loader import load_mapping  # noqa: E402
-from fhir_adapter.pipeline import StudyMapping  # noqa: E402
+from fhir_adapter.pipeline import StudyRun  # noqa: E402
 from fhir_adapter.sync import Ledger, SyncEngine, SyncOptions, WriteMode  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def study_copy(work: Path, data: Path, tag: str) -> tuple[Path, Path]:
 
 
 def ceiling(server: str, mapping_path: Path, data: Path, concurrency: int) -> tuple[int, float]:
-    mapping = StudyMapping(load_mapping(mapping_path), data)
+    mapping = StudyRun(load_mapping(mapping_path), data)
     bodies = [canonical_json(transaction(mapping.study_resources())).encode()]
     count = 1
     for participant in mapping.participants():
@@ -84,7 +84,7 @@ def ceiling(server: str, mapping_path: Path, data: Path, concurrency: int) -> tu
 def our_sync(
     server: str, mapping_path: Path, data: Path, ledger: Path, concurrency: int
 ) -> tuple[int, int, float]:
-    mapping = StudyMapping(load_mapping(mapping_path), data)
+    mapping = StudyRun(load_mapping(mapping_path), data)
     started = time.perf_counter()
     with (
         FhirClient(server, max_concurrency=concurrency, deadline=600) as client,

@@ -18,8 +18,8 @@ from fhir_adapter.deid import (
     key_from_secret,
     resolve_profile,
 )
-from fhir_adapter.mapping.loader import LoadedMapping
-from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.mapping.loader import MappingFile
+from fhir_adapter.pipeline import StudyRun
 
 
 def deid_options(func: Callable[..., Any]) -> Any:
@@ -40,18 +40,18 @@ def deid_options(func: Callable[..., Any]) -> Any:
 
 
 def study_run(
-    loaded: LoadedMapping,
+    loaded: MappingFile,
     data_dir: Path,
     deid_profile: str | None,
     deid_key_file: Path | None,
     **options: Any,
-) -> StudyMapping:
+) -> StudyRun:
     """The study run, de-identified when ``--deidentify`` was given (key from the file,
     else the environment; resolved here, at the edge)."""
     if deid_profile is None:
         if deid_key_file is not None:
             raise click.UsageError("--deid-key-file needs --deidentify PROFILE")
-        return StudyMapping(loaded, data_dir, **options)
+        return StudyRun(loaded, data_dir, **options)
     if deid_key_file is not None:
         secret: bytes | None = deid_key_file.read_bytes()
     else:

@@ -19,7 +19,7 @@ from fhir_adapter.cli._server_options import make_client, pop_server_settings, s
 from fhir_adapter.errors import MappingSpecError
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.mapping.loader import load_mapping
-from fhir_adapter.pipeline import MapReport, StudyMapping
+from fhir_adapter.pipeline import MapReport, StudyRun
 from fhir_adapter.pipeline.output import FORMATS, OutputWriter
 
 _MAX_LISTED_ERRORS = 30
@@ -70,7 +70,7 @@ def print_report(report: MapReport, as_json: bool, rejects_dir: Path | None = No
         stderr.print(f"[red]model problem[/red] {problem}", highlight=False)
 
 
-def run_mapping(mapping: StudyMapping, writer: OutputWriter | None, progress: bool) -> None:
+def run_mapping(mapping: StudyRun, writer: OutputWriter | None, progress: bool) -> None:
     study = mapping.study_resources()
     if writer:
         writer.write_study(study)
@@ -234,7 +234,7 @@ def validate_command(
         else:
             stdout.print(f"{loaded.path}: valid mapping (version {loaded.spec.mapping_version})")
         raise SystemExit(EXIT_OK)
-    mapping = StudyMapping(
+    mapping = StudyRun(
         loaded,
         data_dir,
         on_bad_row=policy(on_bad_row, strict),

@@ -20,7 +20,7 @@ from fhir_adapter.cli._errors import EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._server_options import make_client, pop_server_settings, server_options
 from fhir_adapter.cli.mapping import run_mapping
 from fhir_adapter.mapping.loader import load_mapping
-from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.pipeline import StudyRun
 from fhir_adapter.pipeline.output import OutputWriter
 from fhir_adapter.pull import NoProgress, PullOptions, StudyRef, pull_study, shipped_views_dir
 from fhir_adapter.report import AnalysisOptions
@@ -177,7 +177,7 @@ def _map(mapping_path: Path, data_dir: Path, out: Path) -> int:
     """Map the source to NDJSON in ``out``; the number of rows rejected."""
     writer = OutputWriter(out, ("ndjson",), index=False)
     try:
-        mapping = StudyMapping(load_mapping(mapping_path), data_dir)
+        mapping = StudyRun(load_mapping(mapping_path), data_dir)
         run_mapping(mapping, writer, progress=False)
     except BaseException:
         writer.abort()

@@ -23,7 +23,7 @@ from fhir_adapter.cli._server_options import make_client, pop_server_settings, s
 from fhir_adapter.cli.mapping import print_report
 from fhir_adapter.deid import DeidentifiedStudy
 from fhir_adapter.mapping.loader import load_mapping
-from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.pipeline import StudyRun
 from fhir_adapter.profiles import ProfileCheck
 from fhir_adapter.sync import (
     Ledger,
@@ -309,7 +309,7 @@ def verify_command(
     """
     settings = pop_server_settings(server)
     loaded = load_mapping(mapping_path)
-    mapping = StudyMapping(loaded, data_dir)
+    mapping = StudyRun(loaded, data_dir)
     path = ledger_path or default_ledger_path(
         LEDGER_DIR, settings["server_url"], loaded.spec.study.key
     )

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 from fhir_adapter.fhir import extensions as ext
+from fhir_adapter.kinds import encounter
 
 
 class Rule(StrEnum):
@@ -136,11 +137,22 @@ RESOURCES: dict[str, dict[str, Schema]] = {
         "recordedDate": Rule.DATE,
         "note": Rule.FREE_TEXT,
     },
+    "Encounter": {
+        "status": Rule.CODE,
+        "class": "Coding",
+        "type": _CC,  # type.text is the export's visit name: kept only if catalogued
+        "subject": _REF,
+        "period": "Period",
+        "participant": Rule.PHI,
+        "location": Rule.PHI,
+        "serviceProvider": Rule.PHI,
+    },
     "Observation": {
         "status": Rule.CODE,
         "category": _CC,
         "code": _CC,
         "subject": _REF,
+        "encounter": _REF,
         "effectiveDateTime": Rule.DATE,
         "issued": Rule.INSTANT,
         "valueQuantity": "Quantity",
@@ -226,6 +238,7 @@ EXTENSIONS: dict[str, dict[str, Schema]] = {
     # the study's label for the group: kept only when the mapping vouches for it (its map)
     ext.RESEARCH_SUBJECT_STRATUM: {"valueString": Rule.CATALOGUE_TEXT},
     ext.DOSAGE_DAILY_TOTAL: {"valueBoolean": Rule.BOOLEAN},
+    encounter.RESEARCH_STUDY: {"valueReference": _REF},
     AGE_90_OR_OVER: {"valueBoolean": Rule.BOOLEAN},
 }
 

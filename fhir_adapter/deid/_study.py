@@ -9,18 +9,18 @@ from typing import Any
 from fhir_adapter.deid._deidentifier import Deidentifier
 from fhir_adapter.deid._pipeline import deidentify_participant
 from fhir_adapter.fhir.keys import ResourceKey
-from fhir_adapter.mapping.loader import LoadedMapping
-from fhir_adapter.pipeline import MappedParticipant, StudyMapping
+from fhir_adapter.mapping.loader import MappingFile
+from fhir_adapter.pipeline import MappedParticipant, StudyRun
 
 
-class DeidentifiedStudy(StudyMapping):
-    """``StudyMapping`` with every resource passed through ``deidentifier`` before anyone
+class DeidentifiedStudy(StudyRun):
+    """``StudyRun`` with every resource passed through ``deidentifier`` before anyone
     (output writer, sync planner, ledger, server) sees it. Source rows (``origins``) stay on
     this machine for error reports; the participants left out for row errors are named by
     their pseudonymised Patient ids, which is all the ledger knows."""
 
     def __init__(
-        self, mapping: LoadedMapping, data_dir: Path, deidentifier: Deidentifier, **options: Any
+        self, mapping: MappingFile, data_dir: Path, deidentifier: Deidentifier, **options: Any
     ) -> None:
         super().__init__(mapping, data_dir, **options)
         self.deidentifier = deidentifier

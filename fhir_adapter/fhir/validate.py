@@ -14,24 +14,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-_MODULES = {
-    "ResearchStudy": "researchstudy",
-    "Patient": "patient",
-    "ResearchSubject": "researchsubject",
-    "Condition": "condition",
-    "Observation": "observation",
-    "Procedure": "procedure",
-    "BiologicallyDerivedProduct": "biologicallyderivedproduct",
-    "MedicationStatement": "medicationstatement",
-    "AdverseEvent": "adverseevent",
-    "Provenance": "provenance",
-    "Bundle": "bundle",
-}
-
 
 @cache
 def _model(resource_type: str) -> Any:
-    module = importlib.import_module(f"fhir.resources.R4B.{_MODULES[resource_type]}")
+    # fhir.resources names each model's module after its type in lower case, so any type a
+    # kind declares (``kinds.registry``) is found without a list here.
+    module = importlib.import_module(f"fhir.resources.R4B.{resource_type.lower()}")
     return getattr(module, resource_type)
 
 

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Protocol
 
 from fhir_adapter.mapping.records import (
     LeftOut,
     MedicationRecord,
     Origin,
     ParticipantRecords,
-    ProcedureRecord,
-    ProductRecord,
     RowError,
 )
 
@@ -37,11 +36,36 @@ class BadRowPolicy(StrEnum):
 
 @dataclass
 class RejectedRecords:
-    """What could still be read from rows that broke a rule: enough to find dependents."""
+    """What could still be read from rows that broke a rule, per kind name: enough to find
+    the rows that depend on them."""
 
-    procedures: list[ProcedureRecord] = field(default_factory=list)
-    products: list[ProductRecord] = field(default_factory=list)
-    medications: list[MedicationRecord] = field(default_factory=list)
+    by_kind: dict[str, list[Any]] = field(default_factory=dict)
+
+    def of(self, kind: str) -> list[Any]:
+        return self.by_kind.get(kind, [])
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A record's dependence on another kind's record: its ``id`` among the records of
+    ``kind``. ``column`` is where the referring row names it, ``what`` what it is called in
+    messages ("cell product")."""
+
+    kind: str
+    id: str
+    column: str | None
+    what: str
+
+
+class Dependent(Protocol):
+    """What a kind's compiled mapper says about dependence (``kinds.SectionMapper``)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def key(self, record: Any) -> str | None: ...
+
+    def references(self, record: Any) -> Iterable[Reference]: ...
 
 
 def bad_rows(errors: Iterable[RowError]) -> set[tuple[str, int]]:
@@ -50,86 +74,81 @@ def bad_rows(errors: Iterable[RowError]) -> set[tuple[str, int]]:
 
 def drop_bad_rows(records: ParticipantRecords, bad: set[tuple[str, int]]) -> None:
     """Remove every record read from a bad row; a wide row with one bad value goes whole."""
-
-    def good(origin: Origin) -> bool:
-        return (origin.file, origin.row) not in bad
-
-    records.measurements = [m for m in records.measurements if good(m.origin)]
-    records.procedures = [p for p in records.procedures if good(p.origin)]
-    records.products = [p for p in records.products if good(p.origin)]
-    records.medications = [m for m in records.medications if good(m.origin)]
-    records.adverse_events = [a for a in records.adverse_events if good(a.origin)]
-    if records.diagnosis is not None and not good(records.diagnosis.origin):
-        records.diagnosis = None
+    for kind, kept in records.by_kind.items():
+        records.by_kind[kind] = [r for r in kept if (r.origin.file, r.origin.row) not in bad]
 
 
 def settle_references(
-    records: ParticipantRecords,
-    rejected: RejectedRecords,
-    product_column: str | None,
-    harvest_column: str | None,
+    records: ParticipantRecords, rejected: RejectedRecords, kinds: Sequence[Dependent]
 ) -> tuple[list[RowError], list[LeftOut]]:
-    """Drop procedures and products whose reference no longer resolves, until none is left.
+    """Drop records whose reference no longer resolves, until none is left.
 
-    A reference to a rejected (or already dropped) row makes the referring row a dependent;
-    a reference to an id that no row has is the referring row's ``unknown-reference`` error.
+    ``kinds`` are the compiled mappers in registry order: each says a record's own id
+    (``key``) and what it refers to (``references``). A reference to a rejected (or already
+    dropped) row makes the referring row a dependent; a reference to an id that no row has
+    is the referring row's ``unknown-reference`` error.
     """
     errors: list[RowError] = []
     left: list[LeftOut] = []
-    gone_products = {p.id: p.origin for p in rejected.products if p.id}
-    gone_procedures = {p.id: p.origin for p in rejected.procedures if p.id}
+    gone: dict[str, dict[str, Origin]] = {}
+    for kind in kinds:
+        for record in rejected.of(kind.kind):
+            key = kind.key(record)
+            if key:
+                gone.setdefault(kind.kind, {})[key] = record.origin
     changed = True
     while changed:
         changed = False
-        products = {p.id for p in records.products}
-        kept_procedures = []
-        for proc in records.procedures:
-            if proc.product and proc.product not in products:
+        for kind in kinds:
+            targets: dict[str, set[str | None]] = {}
+            kept = []
+            for record in records.of(kind.kind):
+                dangling = None
+                for ref in kind.references(record):
+                    if ref.kind not in targets:
+                        targets[ref.kind] = _keys(kinds, ref.kind, records.of(ref.kind))
+                    if ref.id not in targets[ref.kind]:
+                        dangling = ref
+                        break
+                if dangling is None:
+                    kept.append(record)
+                    continue
                 changed = True
-                gone_procedures[proc.id] = proc.origin
-                _dangling(
-                    proc.origin, proc.product, gone_products, product_column, "cell product",
-                    errors, left,
-                )  # fmt: skip
-            else:
-                kept_procedures.append(proc)
-        records.procedures = kept_procedures
-        procedures = {p.id for p in records.procedures}
-        kept_products = []
-        for product in records.products:
-            if product.harvest and product.harvest not in procedures:
-                changed = True
-                gone_products[product.id] = product.origin
-                _dangling(
-                    product.origin, product.harvest, gone_procedures, harvest_column,
-                    "harvest procedure", errors, left,
-                )  # fmt: skip
-            else:
-                kept_products.append(product)
-        records.products = kept_products
+                key = kind.key(record)
+                if key is not None:
+                    gone.setdefault(kind.kind, {})[key] = record.origin
+                _dangling(record.origin, dangling, gone.get(dangling.kind, {}), errors, left)
+            if kind.kind in records.by_kind:
+                records.by_kind[kind.kind] = kept
     return errors, left
+
+
+def _keys(kinds: Sequence[Dependent], name: str, records: list[Any]) -> set[str | None]:
+    """The own ids of ``records`` of kind ``name``."""
+    kind = next((k for k in kinds if k.kind == name), None)
+    return set() if kind is None else {kind.key(r) for r in records}
 
 
 def _dangling(
     origin: Origin,
-    target: str,
+    ref: Reference,
     gone: dict[str, Origin],
-    column: str | None,
-    what: str,
     errors: list[RowError],
     left: list[LeftOut],
 ) -> None:
-    cause = gone.get(target)
+    cause = gone.get(ref.id)
     if cause is not None:
-        left.append(LeftOut(origin.file, origin.row, f"it refers to a {what} row left out", cause))
+        left.append(
+            LeftOut(origin.file, origin.row, f"it refers to a {ref.what} row left out", cause)
+        )
     else:
         errors.append(
             RowError(
                 origin.file,
                 origin.row,
-                column,
+                ref.column,
                 "unknown-reference",
-                f"no such {what} for this participant",
+                f"no such {ref.what} for this participant",
             )
         )
 

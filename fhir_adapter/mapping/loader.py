@@ -34,8 +34,9 @@ from fhir_adapter.mapping.todos import todo_paths
 
 
 @dataclass(frozen=True)
-class LoadedMapping:
-    """A validated mapping with where it came from (for errors and Provenance)."""
+class MappingFile:
+    """A loaded mapping file: its validated ``MappingSpec`` with where it came from (for
+    errors and Provenance) and the digest of its bytes."""
 
     spec: MappingSpec
     path: Path
@@ -44,6 +45,10 @@ class LoadedMapping:
     @property
     def name(self) -> str:
         return self.path.name
+
+
+# The name before "mapping" got one meaning (issue 13): kept for code written against it.
+LoadedMapping = MappingFile
 
 
 # The shipped mappings and catalogue are 4-7 KiB. ruamel parses some 50-100 KiB a second
@@ -281,7 +286,7 @@ def _include_path(document: Any, index: int, include: Any, path: Path) -> Path:
     return target
 
 
-def load_mapping(path: str | Path) -> LoadedMapping:
+def load_mapping(path: str | Path) -> MappingFile:
     """Read, merge and validate a mapping file; raise ``MappingSpecError`` on any problem."""
     path = Path(path)
     document, raw = _parse(path)
@@ -330,10 +335,10 @@ def load_mapping(path: str | Path) -> LoadedMapping:
     ]
     if problems:
         raise _all(problems)
-    return LoadedMapping(spec=spec, path=path, digest=digest.hexdigest())
+    return MappingFile(spec=spec, path=path, digest=digest.hexdigest())
 
 
-def check_against_data(loaded: LoadedMapping, data_dir: Path) -> None:
+def check_against_data(loaded: MappingFile, data_dir: Path) -> None:
     """Checks that need the data folder (REDCap dictionaries, ``mapping.redcapcheck``);
     raise ``MappingSpecError`` with the mapping's lines, as loading does."""
     from fhir_adapter.mapping.redcapcheck import redcap_problems

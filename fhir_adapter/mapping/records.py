@@ -6,8 +6,10 @@ Every record keeps its origin (file and row) for Provenance and for tracing serv
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from fhir_adapter.mapping.frequency import Schedule
 
@@ -145,12 +147,23 @@ class AdverseEventRecord:
 
 @dataclass(slots=True)
 class ParticipantRecords:
-    """Everything mapped for one participant; complete or not emitted at all."""
+    """Everything mapped for one participant; complete or not emitted at all.
+
+    Records are held per kind name (``fhir_adapter.kinds``), in the order their rows were
+    read, so a new kind needs no field here: its mapper fills ``by_kind[name]`` and its
+    builder reads ``of(name)``.
+    """
 
     participant: Participant
-    diagnosis: Diagnosis | None = None
-    measurements: list[Measurement] = field(default_factory=list)
-    procedures: list[ProcedureRecord] = field(default_factory=list)
-    products: list[ProductRecord] = field(default_factory=list)
-    medications: list[MedicationRecord] = field(default_factory=list)
-    adverse_events: list[AdverseEventRecord] = field(default_factory=list)
+    by_kind: dict[str, list[Any]] = field(default_factory=dict)
+
+    def of(self, kind: str) -> list[Any]:
+        """The records of ``kind`` (none when the mapping has no section of it)."""
+        return self.by_kind.get(kind, [])
+
+    def origins(self) -> Iterator[Origin]:
+        """Where every record came from, the participant's own row first."""
+        yield self.participant.origin
+        for records in self.by_kind.values():
+            for record in records:
+                yield record.origin

@@ -6,6 +6,6 @@ stable order, each complete (all its resources) or rejected whole with its row e
 """
 
 from fhir_adapter.pipeline.report import MapReport
-from fhir_adapter.pipeline.run import MappedParticipant, StudyMapping
+from fhir_adapter.pipeline.run import MappedParticipant, StudyMapping, StudyRun
 
-__all__ = ["MapReport", "MappedParticipant", "StudyMapping"]
+__all__ = ["MapReport", "MappedParticipant", "StudyMapping", "StudyRun"]

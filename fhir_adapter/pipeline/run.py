@@ -1,4 +1,8 @@
-"""``StudyMapping``: a mapping applied to a data directory, participant by participant."""
+"""``StudyRun``: a mapping file applied to a data directory, participant by participant.
+
+"Mapping" names the file format only (``MappingSpec``, loaded as a ``MappingFile``); one
+application of it to a study's data is a run.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from fhir_adapter.mapping.consistency import study_status_warnings
 from fhir_adapter.mapping.dependents import BadRowPolicy, bad_rows
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
-from fhir_adapter.mapping.loader import LoadedMapping, check_against_data
+from fhir_adapter.mapping.loader import MappingFile, check_against_data
 from fhir_adapter.mapping.records import LeftOut, Origin, RowError
 from fhir_adapter.pipeline.rejects import RejectsWriter
 from fhir_adapter.pipeline.report import MapReport
@@ -68,7 +72,7 @@ def structure_errors(built: list[tuple[Resource, Origin]]) -> list[RowError]:
     return errors
 
 
-class StudyMapping:
+class StudyRun:
     """Streams a study's participants; fills ``report`` as it goes.
 
     ``on_bad_row`` says what a row error costs (``BadRowPolicy``): by default the row and
@@ -80,7 +84,7 @@ class StudyMapping:
 
     def __init__(
         self,
-        mapping: LoadedMapping,
+        mapping: MappingFile,
         data_dir: Path,
         *,
         strict: bool = False,
@@ -274,3 +278,7 @@ class StudyMapping:
             if self.check_models:
                 for problem in model_problems(resource):
                     self.report.model_problems.append(f"{ResourceKey.of(resource)}: {problem}")
+
+
+# The name before "mapping" got one meaning (issue 13): kept for code written against it.
+StudyMapping = StudyRun

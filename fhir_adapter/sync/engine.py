@@ -21,7 +21,7 @@ from fhir_adapter.errors import (
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.records import Origin
-from fhir_adapter.pipeline import MappedParticipant, StudyMapping
+from fhir_adapter.pipeline import MappedParticipant, StudyRun
 from fhir_adapter.pipeline.output import subject_of as _subject_of
 from fhir_adapter.sync.audit import LedgerAudit, audit_ledger
 from fhir_adapter.sync.ledger import Ledger, LedgerEntry
@@ -140,7 +140,7 @@ class SyncEngine:
         )
 
     def run(
-        self, mapping: StudyMapping, on_participant: Callable[[], None] | None = None
+        self, mapping: StudyRun, on_participant: Callable[[], None] | None = None
     ) -> SyncReport:
         self.mode = self.resolve_mode()
         self.writes: WriteStrategy = strategy_for(self.mode)
@@ -278,7 +278,7 @@ class SyncEngine:
             plan.subject = _subject_of(participant.resources)
         return _Job(plan, participant.origins)
 
-    def _remove_absent(self, report: SyncReport, mapping: StudyMapping, seen: set[str]) -> None:
+    def _remove_absent(self, report: SyncReport, mapping: StudyRun, seen: set[str]) -> None:
         rejected = set(mapping.report.rejected_keys)
         absent = sorted(self.ledger.participants() - seen - rejected - {STUDY})
         if not absent:

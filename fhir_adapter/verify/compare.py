@@ -10,7 +10,7 @@ from fhir_adapter.client import FhirClient
 from fhir_adapter.fhir.keys import ResourceKey
 from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.records import Origin
-from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.pipeline import StudyRun
 from fhir_adapter.sync.ledger import Ledger
 from fhir_adapter.sync.locate import locate
 from fhir_adapter.verify.diff import ElementDifference, element_differences
@@ -68,7 +68,7 @@ class VerifyReport:
 
 
 def verify_study(
-    mapping: StudyMapping, client: FhirClient, ledger: Ledger | None, *, concurrency: int = 4
+    mapping: StudyRun, client: FhirClient, ledger: Ledger | None, *, concurrency: int = 4
 ) -> VerifyReport:
     """Every mapped resource must be on the server once, with the same content, and the
     server must hold no more resources of the study than were mapped.
@@ -139,7 +139,7 @@ def _compare_type(
 
 def _count_on_server(
     client: FhirClient,
-    mapping: StudyMapping,
+    mapping: StudyRun,
     kind: str,
     items: list[tuple[dict[str, Any], Origin | None]],
     found: dict[ResourceKey, list[dict[str, Any]]],

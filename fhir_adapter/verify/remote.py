@@ -11,7 +11,7 @@ from typing import Any
 
 from fhir_adapter.client import FhirClient, ValidationResult
 from fhir_adapter.mapping.records import Origin
-from fhir_adapter.pipeline import StudyMapping
+from fhir_adapter.pipeline import StudyRun
 from fhir_adapter.profiles import RequiredProfiles
 from fhir_adapter.sync.redact import redact_diagnostics
 
@@ -48,7 +48,7 @@ class ValidationReport:
 
 
 def validate_on_server(
-    mapping: StudyMapping,
+    mapping: StudyRun,
     client: FhirClient,
     *,
     concurrency: int = 4,

@@ -41,7 +41,7 @@ def test_every_schedule_validates(fhir_base_url):
         )
         for n, text in enumerate(TEXTS, start=1)
     ]
-    built = factory.participant(ParticipantRecords(participant, medications=lines))
+    built = factory.participant(ParticipantRecords(participant, {"medication": lines}))
     statements = [r for r, _ in built if r["resourceType"] == "MedicationStatement"]
     assert len(statements) == len(TEXTS)
     units = {s["dosage"][0]["timing"]["repeat"]["periodUnit"] for s in statements}

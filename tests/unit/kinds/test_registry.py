@@ -15,9 +15,9 @@ from fhir_adapter.kinds._kind import status_entered_in_error
 from fhir_adapter.sync.plan import mark_entered_in_error
 
 TOY = Kind(
-    "visit",
-    (ResourceRule("Encounter", "enc", "visit", entered_in_error=status_entered_in_error),),
-    section="visits",
+    "specimen",
+    (ResourceRule("Specimen", "spec", "specimen", entered_in_error=status_entered_in_error),),
+    section="specimens",
 )
 
 
@@ -27,6 +27,7 @@ def test_every_resource_type_the_adapter_writes_is_declared_once():
         "Patient",
         "ResearchSubject",
         "Condition",
+        "Encounter",
         "Observation",
         "Procedure",
         "BiologicallyDerivedProduct",
@@ -48,22 +49,22 @@ def test_ids_are_unchanged_by_the_registry():
 
 def test_a_toy_kind_reaches_every_consumer_through_the_registry():
     toy = registry.with_kind(TOY)
-    assert toy.resource_types[-1] == "Encounter"
-    assert toy.resource_id("s", "Encounter", "A-001/v1").startswith("s-enc-")
-    assert toy.identifier_system("urn:x", "Encounter") == "urn:x/visit"
-    marked = toy.mark_entered_in_error({"resourceType": "Encounter", "status": "finished"})
-    assert marked == {"resourceType": "Encounter", "status": "entered-in-error"}
-    participants, visits = SimpleNamespace(table="t"), SimpleNamespace(table="v")
-    spec = SimpleNamespace(participants=participants, visits=visits, observations=[])
-    assert [loc for loc, _ in toy.sections(spec)] == [["participants"], ["visits"]]
-    assert registry.mark_entered_in_error({"resourceType": "Encounter"}) is None  # not global
+    assert toy.resource_types[-1] == "Specimen"
+    assert toy.resource_id("s", "Specimen", "A-001/v1").startswith("s-spec-")
+    assert toy.identifier_system("urn:x", "Specimen") == "urn:x/specimen"
+    marked = toy.mark_entered_in_error({"resourceType": "Specimen", "status": "available"})
+    assert marked == {"resourceType": "Specimen", "status": "entered-in-error"}
+    participants, specimens = SimpleNamespace(table="t"), SimpleNamespace(table="v")
+    spec = SimpleNamespace(participants=participants, specimens=specimens, observations=[])
+    assert [loc for loc, _ in toy.sections(spec)] == [["participants"], ["specimens"]]
+    assert registry.mark_entered_in_error({"resourceType": "Specimen"}) is None  # not global
 
 
 def test_two_kinds_cannot_claim_one_type_or_prefix():
     with pytest.raises(ValueError, match="same resource type"):
         registry.with_kind(Kind("again", (ResourceRule("Patient", "p2", "x"),)))
     with pytest.raises(ValueError, match="id prefix"):
-        Registry((*KINDS, Kind("clash", (ResourceRule("Encounter", "pat", "x"),))))
+        Registry((*KINDS, Kind("clash", (ResourceRule("Specimen", "pat", "x"),))))
 
 
 def test_entered_in_error_is_each_kinds_own():

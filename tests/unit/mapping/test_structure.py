@@ -7,6 +7,7 @@ import pytest
 from fhir_adapter.errors import MappingSpecError
 from fhir_adapter.fhir.resources import ResourceFactory
 from fhir_adapter.fhir.structure import empty_elements
+from fhir_adapter.kinds import registry
 from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 
@@ -59,7 +60,7 @@ def test_an_empty_element_rejects_the_participant_naming_row_and_path(
     mapping = StudyMapping(load_mapping(study_a_mapping), write_export(tmp_path, tables))
     mapped = list(mapping.participants())
     assert [p.resources[0]["id"] for p in mapped] == [
-        mapping.factory._head("Patient", "A-002")["id"]
+        registry.resource_id(mapping.spec.study.key, "Patient", "A-002")
     ]
     [error] = mapping.report.errors
     assert (error.file, error.row, error.rule) == ("adverse_events.csv", 2, "structure")

@@ -150,7 +150,7 @@ def test_frequency_text_to_total_per_day_through_the_builder(
         None,
         origin,
     )
-    built = factory.participant(ParticipantRecords(participant, medications=[medication]))
+    built = factory.participant(ParticipantRecords(participant, {"medication": [medication]}))
     (statement,) = [r for r, _ in built if r["resourceType"] == "MedicationStatement"]
     row = _row(statement)
     assert Decimal(str(row["daily_total_dose"])) == Decimal(per_day)
