@@ -14,6 +14,7 @@ from fhir_adapter.drafting.fields import Reference, Table, pick, reference
 from fhir_adapter.drafting.roles import references
 from fhir_adapter.drafting.yamltext import TODO, Block
 from fhir_adapter.mapping.spec import CodeCatalogue
+from fhir_adapter.sources.redcap import EVENT as REDCAP_EVENT
 
 DATES = ("date",)
 DATE_OR_YEAR = ("date", "year")
@@ -72,7 +73,17 @@ def participants(table: Table, ctx: Context) -> Block:
         ),
         CODES,
     )
-    _set(block, "arm", reference(arm, blank_ok=False), note="the study.arms codes above")
+    if arm is not None and arm.labels:
+        # Labels of a choice list ('Pancreatic artery'), not codes: the study names its arms.
+        arms = Block()
+        for label in arm.codes:
+            arms.add(label, TODO)
+        arm_block = Block()
+        arm_block.add("column", arm.name)
+        arm_block.add("map", arms, "each label to the code of one of study.arms")
+        block.add("arm", arm_block)
+    else:
+        _set(block, "arm", reference(arm, blank_ok=False), note="the study.arms codes above")
     enrolled = (
         "consent",
         "enrolment",
@@ -134,7 +145,13 @@ def _visit_and_date(table: Table, block: Block) -> None:
         ("visit", "timepoint", "visitmonth", "month", "week", "day", "event"),
         (*CODES, "text", "identifier"),
     )
-    _set(block, "visit", reference(visit, blank_ok=False))
+    note = None
+    if visit is not None and visit.name == REDCAP_EVENT:
+        note = (
+            "REDCap's unique event names; to share ids with another export of the study, "
+            "map them to its visit codes: {column: redcap_event_name, map: {baseline_arm_1: BL}}"
+        )
+    _set(block, "visit", reference(visit, blank_ok=False), note=note)
 
 
 def wide_observations(table: Table, ctx: Context) -> Block | None:
@@ -316,7 +333,7 @@ def medications(table: Table, ctx: Context) -> Block:
     block = _start(table)
     line = pick(
         table,
-        ("line", "lineno", "seq", "sequence", "no", "number"),
+        ("line", "lineno", "seq", "sequence", "no", "number", "instance"),
         ("count", "identifier", "code"),
     )
     block.add(

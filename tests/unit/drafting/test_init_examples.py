@@ -21,6 +21,7 @@ EXAMPLES = {
     "study_a": "study_a.yaml",
     "study_a_alt": "study_a_alt.yaml",
     "study_b": "study_b.yaml",
+    "study_a_redcap": "study_a_redcap.yaml",
 }
 # Lists in a mapping are matched item by item through the key that names the item.
 ITEM_KEYS = ("code", "column", "table")
