@@ -27,6 +27,7 @@ from fhir_adapter.drafting.columns import (
     profile_table,
 )
 from fhir_adapter.drafting.fields import Table
+from fhir_adapter.drafting.participants import participants as participants_section
 from fhir_adapter.drafting.redcap import split_instruments, with_labels
 from fhir_adapter.drafting.roles import find_participants, section_of
 from fhir_adapter.drafting.sniff import ExportFile, find_files, read_rows
@@ -268,7 +269,7 @@ def draft_mapping(
     root.add("mapping_version", "0.1", "your version of this file: raise it with every change")
     include, include_notes = _include(catalogue, folder)
     root.add("include", include, None, include_notes)
-    participants = sections.participants(people, ctx)
+    participants = participants_section(people, ctx)
     arm_column = next((e.value for e in participants.entries if e.key == "arm"), None)
     arm_codes = (
         code_values(people.columns[arm_column])
@@ -308,6 +309,10 @@ def draft_mapping(
         drafted["observations"] = observations
     if procedure_block is not None:
         drafted["procedures"] = procedure_block
+    if products is None and procedures is not None and procedure_block is not None:
+        on_rows = sections.procedure_products(procedures, ctx, procedure_block)
+        if on_rows is not None:
+            drafted["products"] = on_rows
     if products is not None:
         drafted["products"] = sections.products(
             products,
