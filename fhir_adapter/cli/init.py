@@ -36,7 +36,8 @@ def init_command(data_dir: Path, out_path: Path | None, force: bool) -> None:
     said in a comment), decimal comma, date order, Excel sheets; which table holds the
     participants and which column is the subject id in each table; the column for each
     field from its header and cells; wide or long observations with analytes and units
-    matched to the code catalogue; code maps listing the values found.
+    matched to the code catalogue; code maps listing the values found; a REDCap raw
+    export with its data dictionary as one table per instrument.
 
     \b
     Left as TODO, with the choices in a comment: what only the study can say (key, title,

@@ -9,6 +9,9 @@ Modules, one job each: ``sniff`` (files, encodings, delimiters, sheets), ``colum
 values, decimal style, date order), ``codes`` (catalogue and certain code-map targets),
 ``analytes`` (analytes and units from headers), ``roles`` (participants, subject columns,
 sections), ``fields`` (column per field), ``sections`` (one builder per section),
+``participants``, ``medications`` (frequency text, line keys), ``procedure_rows``
+(products and a mixed site/route column on procedure rows), ``units`` (unit spellings,
+conversions), ``redcap`` (one table per REDCap instrument),
 ``yamltext`` (rendering), ``draft`` (putting it together).
 """
 

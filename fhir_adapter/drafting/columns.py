@@ -46,6 +46,7 @@ class ColumnProfile:
     decimal: str | None = None  # '.' or ',' when a cell has a fractional part
     comparators: frozenset[str] = frozenset()
     median: float | None = None  # of number and count columns, for guessing units
+    labels: bool = False  # codes are the labels of a choice list (REDCap), not the study's codes
 
     @property
     def distinct(self) -> int:

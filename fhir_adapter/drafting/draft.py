@@ -27,6 +27,8 @@ from fhir_adapter.drafting.columns import (
     profile_table,
 )
 from fhir_adapter.drafting.fields import Table
+from fhir_adapter.drafting.participants import participants as participants_section
+from fhir_adapter.drafting.redcap import split_instruments, with_labels
 from fhir_adapter.drafting.roles import find_participants, section_of
 from fhir_adapter.drafting.sniff import ExportFile, find_files, read_rows
 from fhir_adapter.drafting.yamltext import TODO, Block, Flow, Scalar, Value, render
@@ -49,6 +51,9 @@ class Draft:
 
 
 def _read(data_dir: Path, exports: list[ExportFile], notes: list[str]) -> list[Table]:
+    redcap = split_instruments(data_dir, exports)
+    notes.extend(redcap.notes)
+    exports = redcap.exports
     tables: list[Table] = []
     for export in exports:
         try:
@@ -62,7 +67,8 @@ def _read(data_dir: Path, exports: list[ExportFile], notes: list[str]) -> list[T
         truncated = len(rows) >= MAX_ROWS
         if truncated:
             notes.append(f"{export.file}: drafted from its first {MAX_ROWS:,} rows")
-        tables.append(Table(export, header, profile_table(header, rows), len(rows), truncated))
+        columns = with_labels(export, profile_table(header, rows), redcap.dictionaries)
+        tables.append(Table(export, header, columns, len(rows), truncated, sample=rows))
     return tables
 
 
@@ -102,9 +108,15 @@ def _dates_value(decision: DateDecision) -> tuple[Value, str | None]:
 def _read_options(tables: list[Table]) -> ReadOptions:
     delimited = [t for t in tables if not t.export.is_excel]
     delimiter = _majority(t.export.delimiter for t in delimited)
+    # A file of ASCII bytes only reads the same in every codec: it does not vote.
     encoding = _majority(
-        (t.export.encoding.codec for t in delimited if t.export.encoding), prefer="utf-8"
-    )
+        (
+            t.export.encoding.codec
+            for t in delimited
+            if t.export.encoding and not t.export.encoding.ascii
+        ),
+        prefer="utf-8",
+    ) or ("utf-8" if delimited else None)
     decimals = {t.name: _decimal(t) for t in tables}
     decimal = _majority(decimals.values())
     dates = decide_date_formats({t.name: t.columns for t in tables})
@@ -117,7 +129,15 @@ def _read_options(tables: list[Table]) -> ReadOptions:
     if delimiter is not None:
         source.add("delimiter", str(delimiter))
     if encoding is not None:
-        source.add("encoding", str(encoding))
+        encoding_note = next(
+            (
+                t.export.encoding.note
+                for t in delimited
+                if t.export.encoding and t.export.encoding.codec == encoding
+            ),
+            None,
+        )
+        source.add("encoding", str(encoding), encoding_note)
     if decimal is not None:
         source.add(
             "decimal", str(decimal), "numbers use both '.' and ','" if decimal == TODO else None
@@ -137,11 +157,15 @@ def _read_options(tables: list[Table]) -> ReadOptions:
             items["sheet"] = export.sheet
         if not export.is_excel and export.delimiter != delimiter:
             items["delimiter"] = export.delimiter or ","
-        if export.encoding is not None:
-            if export.encoding.codec != encoding:
-                items["encoding"] = export.encoding.codec or TODO
-            if export.encoding.note:
-                notes.append(export.encoding.note)
+        if export.redcap is not None:
+            items["redcap"] = Flow(
+                {"dictionary": export.redcap.dictionary, "instrument": export.redcap.instrument}
+            )
+        own = export.encoding
+        if own is not None and not own.ascii and own.codec != encoding:
+            items["encoding"] = own.codec or TODO
+            if own.note:
+                notes.append(own.note)
         if decimals[table.name] not in (None, decimal):
             items["decimal"] = decimals[table.name] or TODO
         decision = dates.get(table.name)
@@ -245,9 +269,13 @@ def draft_mapping(
     root.add("mapping_version", "0.1", "your version of this file: raise it with every change")
     include, include_notes = _include(catalogue, folder)
     root.add("include", include, None, include_notes)
-    participants = sections.participants(people, ctx)
+    participants = participants_section(people, ctx)
     arm_column = next((e.value for e in participants.entries if e.key == "arm"), None)
-    arm_codes = code_values(people.columns[arm_column]) if arm_column in people.columns else ()
+    arm_codes = (
+        code_values(people.columns[arm_column])
+        if isinstance(arm_column, str) and arm_column in people.columns
+        else ()
+    )
     root.add("study", _study(arm_codes))
     options = _read_options(tables)
     root.add("source", options.source, None, ["How the files are written (read from them)."])
@@ -281,6 +309,10 @@ def draft_mapping(
         drafted["observations"] = observations
     if procedure_block is not None:
         drafted["procedures"] = procedure_block
+    if products is None and procedures is not None and procedure_block is not None:
+        on_rows = sections.procedure_products(procedures, ctx, procedure_block)
+        if on_rows is not None:
+            drafted["products"] = on_rows
     if products is not None:
         drafted["products"] = sections.products(
             products,

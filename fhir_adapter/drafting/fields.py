@@ -15,6 +15,7 @@ from fhir_adapter.drafting.codes import Targets
 from fhir_adapter.drafting.columns import ColumnProfile, code_values
 from fhir_adapter.drafting.sniff import ExportFile
 from fhir_adapter.drafting.yamltext import TODO, Block, Flow, Value
+from fhir_adapter.sources import SourceRow
 
 MAX_INLINE_MAP = 3  # longer maps, or maps with a TODO, are written one entry a line
 
@@ -30,6 +31,7 @@ class Table:
     truncated: bool
     subject: str | None = None
     used: set[str] = field(default_factory=set)  # columns a section already reads
+    sample: Sequence[SourceRow] = ()  # the rows read, to relate columns (test → unit)
 
     @property
     def name(self) -> str:

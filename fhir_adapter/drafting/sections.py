@@ -7,13 +7,18 @@ no identifier, date, number or free text from a cell ever reaches the draft.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from fhir_adapter.drafting import procedure_rows
 from fhir_adapter.drafting.analytes import analyte_for, find_rule, guess_column
-from fhir_adapter.drafting.codes import Targets, normal, targets
-from fhir_adapter.drafting.columns import code_values
-from fhir_adapter.drafting.fields import Reference, Table, pick, reference
+from fhir_adapter.drafting.codes import Targets, normal
+from fhir_adapter.drafting.fields import Reference, Table, pick, reference, words_of
+from fhir_adapter.drafting.medications import column_of, frequency_reference, line_note
 from fhir_adapter.drafting.roles import references
+from fhir_adapter.drafting.units import conversions, unit_reference
 from fhir_adapter.drafting.yamltext import TODO, Block
 from fhir_adapter.mapping.spec import CodeCatalogue
+from fhir_adapter.sources.redcap import EVENT as REDCAP_EVENT
 
 DATES = ("date",)
 DATE_OR_YEAR = ("date", "year")
@@ -31,12 +36,12 @@ class Context:
         self.targets = target_sets
 
 
-def _set(block: Block, key: str, ref: Reference, *, note: str | None = None) -> None:
+def set_field(block: Block, key: str, ref: Reference, *, note: str | None = None) -> None:
     comment = "; ".join(c for c in (ref.comment, note) if c) or None
     block.add(key, ref.value, comment)
 
 
-def _start(table: Table) -> Block:
+def start_section(table: Table) -> Block:
     block = Block()
     block.add("table", table.name)
     block.add(
@@ -45,86 +50,19 @@ def _start(table: Table) -> Block:
     return block
 
 
-def participants(table: Table, ctx: Context) -> Block:
-    block = _start(table)
-    t = ctx.targets
-    _set(
-        block,
-        "sex",
-        reference(pick(table, ("sex", "gender"), CODES), blank_ok=True, targets=t["sex"]),
-    )
-    _set(
-        block,
-        "birth_date",
-        reference(pick(table, ("dob", "birth", "yob", "born"), DATE_OR_YEAR), blank_ok=True),
-    )
-    arm = pick(
-        table,
-        (
-            "arm",
-            "group",
-            "route",
-            "allocation",
-            "randomisation",
-            "randomization",
-            "cohort",
-            "treatment",
-        ),
-        CODES,
-    )
-    _set(block, "arm", reference(arm, blank_ok=False), note="the study.arms codes above")
-    enrolled = (
-        "consent",
-        "enrolment",
-        "enrollment",
-        "enrol",
-        "enroll",
-        "registration",
-        "inclusion",
-        "randomisation",
-        "randomization",
-        "start",
-    )
-    _set(block, "enrolled", reference(pick(table, enrolled, DATES), blank_ok=False))
-    status = reference(
-        pick(table, ("status", "disposition"), CODES), blank_ok=False, targets=t["status"]
-    )
-    _set(
-        block,
-        "status",
-        status,
-        note=(
-            "R4 research-subject-status: 'withdrawn' means before registration; a participant "
-            "treated and followed who then left is 'off-study' (docs/mapping.md)"
-        ),
-    )
-    end = pick(
-        table,
-        ("end", "exit", "withdrawal", "discontinuation", "stop", "last"),
-        DATES,
-        avoid=("reason",),
-    )
-    if end is not None:
-        _set(block, "end", reference(end, blank_ok=True))
-    reason = pick(table, ("reason",), CODES)
-    if reason is not None:
-        _set(block, "end_reason", reference(reason, blank_ok=True, targets=t["end_reasons"]))
-    return block
-
-
 def diagnosis(table: Table, ctx: Context) -> Block | None:
     onset = pick(table, ("diagnosis", "diagnosed", "dx", "onset"), DATE_OR_YEAR)
     if onset is None:
         return None
-    block = _start(table)
+    block = start_section(table)
     conditions = ", ".join(ctx.codes.conditions) or "none in the catalogue"
     block.add("condition", TODO, f"the study's condition, a key of codes.conditions: {conditions}")
-    _set(block, "onset", reference(onset, blank_ok=False))
+    set_field(block, "onset", reference(onset, blank_ok=False))
     return block
 
 
 def _visit_and_date(table: Table, block: Block) -> None:
-    _set(
+    set_field(
         block,
         "date",
         reference(pick(table, ("date", "sample", "collection", "visit"), DATES), blank_ok=False),
@@ -134,11 +72,17 @@ def _visit_and_date(table: Table, block: Block) -> None:
         ("visit", "timepoint", "visitmonth", "month", "week", "day", "event"),
         (*CODES, "text", "identifier"),
     )
-    _set(block, "visit", reference(visit, blank_ok=False))
+    note = None
+    if visit is not None and visit.name == REDCAP_EVENT:
+        note = (
+            "REDCap's unique event names; to share ids with another export of the study, "
+            "map them to its visit codes: {column: redcap_event_name, map: {baseline_arm_1: BL}}"
+        )
+    set_field(block, "visit", reference(visit, blank_ok=False), note=note)
 
 
 def wide_observations(table: Table, ctx: Context) -> Block | None:
-    block = _start(table)
+    block = start_section(table)
     block.add("layout", "wide")
     _visit_and_date(table, block)
     values: list[Block] = []
@@ -182,14 +126,16 @@ def long_observations(table: Table, ctx: Context) -> Block | None:
     if test is None:
         return None
     table.used.add(test.name)
-    block = _start(table)
+    block = start_section(table)
     block.add("layout", "long")
     _visit_and_date(table, block)
     mapping = Block()
     open_notes: list[str] = []
+    mapped: dict[str, str | None] = {}
     for code in test.codes:
         rule = find_rule(code)
         analyte, note = analyte_for(rule, code, ctx.codes) if rule else (None, "")
+        mapped[code] = analyte
         mapping.add(code, analyte or TODO, note or None)
         if analyte is None:
             open_notes.append(code)
@@ -201,42 +147,34 @@ def long_observations(table: Table, ctx: Context) -> Block | None:
     result = pick(table, ("result", "value", "res", "orres", "stresn"), NUMBERS)
     block.add("value", result.name if result else TODO, None if result else "the result column")
     unit = pick(table, ("unit", "units", "uom"), CODES)
-    _set(block, "unit", _unit_reference(unit))
+    set_field(block, "unit", unit_reference(unit, ctx.codes))
+    analytes = {code: a for code, a in mapped.items() if a is not None}
+    if result is not None and unit is not None and analytes:
+        convert = conversions(table, test.name, unit.name, analytes, ctx.codes)
+        if convert is not None:
+            block.add(
+                "convert",
+                convert,
+                None,
+                ["One unit per analyte where needed (docs/mapping.md, 'Units and conversions')."],
+            )
     return block
 
 
-def _unit_reference(column: object) -> Reference:
-    """A unit column: the bare column when every value is UCUM already, else a map to UCUM."""
-    from fhir_adapter.drafting.columns import ColumnProfile
-    from fhir_adapter.mapping.units import UnitError, check_ucum
-
-    if not isinstance(column, ColumnProfile):
-        return Reference(TODO, "no unit column found")
-
-    def ucum(value: str) -> str | None:
-        try:
-            check_ucum(value)
-        except UnitError:
-            return None
-        return value
-
-    values = code_values(column)
-    names = {v: ucum(v) for v in values}
-    if values and all(names.values()):
-        return Reference(column.name, None)
-    units = targets("ucum", [v for v in names.values() if v])
-    return reference(column, blank_ok=True, targets=units)
-
-
 def procedures(table: Table, ctx: Context, products: Table | None) -> Block:
-    block = _start(table)
+    """``products`` is the products table, or None; when it is None and a column of this
+    table names products, the products are on these rows (``procedure_rows``)."""
+    block = start_section(table)
+    own_product = procedure_rows.product_column(table) if products is None else None
+    if own_product is not None:
+        table.used.add(own_product)
     words = ("procedure", "proc", "id", "no", "number")
     ident = pick(table, words, ("identifier",)) or pick(table, words, IDS)
     block.add(
         "id", ident.name if ident else TODO, None if ident else "the procedure's own id column"
     )
     t = ctx.targets
-    _set(
+    set_field(
         block,
         "kind",
         reference(
@@ -245,22 +183,46 @@ def procedures(table: Table, ctx: Context, products: Table | None) -> Block:
             targets=t["procedures"],
         ),
     )
-    _set(
+    set_field(
         block, "date", reference(pick(table, ("date", "performed", "start"), DATES), blank_ok=False)
     )
     route = pick(table, ("route",), CODES)
-    if route is not None:
-        _set(block, "route", reference(route, blank_ok=True, targets=t["routes"]))
+    if route is not None and {"site", "location"} & set(words_of(route.name)):
+        kind = drafted_columns(block).get("kind")
+        route_note, site_note = procedure_rows.mixed_route_site(
+            table, route.name, kind, lambda v: t["routes"].match(v) is not None
+        )
+        block.add("route", TODO, route_note)
+        block.add("body_site", TODO, site_note)
+    elif route is not None:
+        set_field(block, "route", reference(route, blank_ok=True, targets=t["routes"]))
     site = pick(table, ("site", "bodysite", "location"), CODES)
     if site is not None:
-        _set(block, "body_site", reference(site, blank_ok=True, targets=t["body_sites"]))
+        set_field(block, "body_site", reference(site, blank_ok=True, targets=t["body_sites"]))
     if products is not None and products.subject is not None:
         product_id = _product_id(products)
         linked = references(table, products, product_id) if product_id else None
         if linked is not None:
             table.used.add(linked)
-            _set(block, "product", reference(table.columns[linked], blank_ok=True))
+            set_field(block, "product", reference(table.columns[linked], blank_ok=True))
+    if own_product is not None:
+        set_field(block, "product", reference(table.columns[own_product], blank_ok=True))
     return block
+
+
+def drafted_columns(block: Block) -> dict[str, str | None]:
+    """Each field of a drafted section → the column it reads (None: TODO, constant)."""
+    return {e.key: column_of(e.value) for e in block.entries}
+
+
+def procedure_products(table: Table, ctx: Context, procedures: Block) -> Block | None:
+    """Products on the procedure rows, when a column of the table names them."""
+    product = procedure_rows.product_column(table)
+    if product is None:
+        return None
+    return procedure_rows.products(
+        table, product, drafted_columns(procedures), ctx.codes, list(ctx.codes.cell_types)
+    )
 
 
 def _product_id(table: Table) -> str | None:
@@ -272,7 +234,7 @@ def _product_id(table: Table) -> str | None:
 def products(
     table: Table, ctx: Context, procedures: Table | None, procedure_id: str | None
 ) -> Block:
-    block = _start(table)
+    block = start_section(table)
     ident = _product_id(table)
     if ident:
         table.used.add(ident)
@@ -281,8 +243,8 @@ def products(
         harvest = references(table, procedures, procedure_id)
         if harvest is not None:
             table.used.add(harvest)
-            _set(block, "harvest", reference(table.columns[harvest], blank_ok=True))
-    _set(
+            set_field(block, "harvest", reference(table.columns[harvest], blank_ok=True))
+    set_field(
         block,
         "collected",
         reference(
@@ -290,7 +252,7 @@ def products(
         ),
     )
     t = ctx.targets
-    _set(
+    set_field(
         block,
         "cell_type",
         reference(
@@ -300,7 +262,7 @@ def products(
         ),
     )
     dose = pick(table, ("dose",), NUMBERS)
-    _set(block, "dose", reference(dose, blank_ok=True))
+    set_field(block, "dose", reference(dose, blank_ok=True))
     squeezed = normal(dose.name).replace("_", "") if dose else ""
     if "1e6" in squeezed and "kg" in squeezed:
         block.add("dose_unit", "10*6/kg", "from the header: 10^6 cells per kg")
@@ -308,24 +270,20 @@ def products(
         block.add("dose_unit", TODO, "UCUM unit of the dose column, e.g. 10*6/kg")
     viability = pick(table, ("viability", "viable"), NUMBERS)
     if viability is not None:
-        _set(block, "viability", reference(viability, blank_ok=True))
+        set_field(block, "viability", reference(viability, blank_ok=True))
     return block
 
 
 def medications(table: Table, ctx: Context) -> Block:
-    block = _start(table)
+    block = start_section(table)
     line = pick(
         table,
-        ("line", "lineno", "seq", "sequence", "no", "number"),
+        ("line", "lineno", "seq", "sequence", "no", "number", "instance"),
         ("count", "identifier", "code"),
     )
-    block.add(
-        "line",
-        line.name if line else TODO,
-        None if line else "the column numbering each participant's lines",
-    )
+    block.add("line", line.name if line else TODO)
     t = ctx.targets
-    _set(
+    set_field(
         block,
         "drug",
         reference(
@@ -335,11 +293,16 @@ def medications(table: Table, ctx: Context) -> Block:
         ),
     )
     dose = pick(table, ("dose", "dosage", "amount"), NUMBERS, avoid=("unit",))
-    _set(block, "dose", reference(dose, blank_ok=True))
-    _set(block, "dose_unit", _unit_reference(pick(table, ("unit", "units", "uom"), CODES)))
-    times = pick(table, ("perday", "timesperday", "frequency", "freq", "times"), ("count", "code"))
+    set_field(block, "dose", reference(dose, blank_ok=True))
+    set_field(
+        block, "dose_unit", unit_reference(pick(table, ("unit", "units", "uom"), CODES), ctx.codes)
+    )
+    times = pick(table, ("perday", "timesperday", "frequency", "freq", "times"), ("count",))
+    text = pick(table, ("frequency", "freq", "schedule", "regimen", "times"), ("code", "text"))
     if times is not None:
-        _set(block, "times_per_day", reference(times, blank_ok=True))
+        set_field(block, "times_per_day", reference(times, blank_ok=True))
+    elif text is not None:
+        set_field(block, "frequency", frequency_reference(text))
     else:
         hint = f" ('{dose.name}' suggests so)" if dose and "daily" in dose.name.lower() else ""
         block.add(
@@ -347,19 +310,26 @@ def medications(table: Table, ctx: Context) -> Block:
             TODO,
             f"true if the dose column is the total per day{hint}; false needs times_per_day",
         )
-    _set(block, "start", reference(pick(table, ("start", "begin", "from"), DATES), blank_ok=False))
+    set_field(
+        block, "start", reference(pick(table, ("start", "begin", "from"), DATES), blank_ok=False)
+    )
     end = pick(table, ("end", "stop", "to"), DATES)
     if end is not None:
-        _set(block, "end", reference(end, blank_ok=True))
+        set_field(block, "end", reference(end, blank_ok=True))
+    if line is None:
+        block.entries[2] = replace(block.entries[2], comment=line_note(table, block))
     return block
 
 
 def adverse_events(table: Table, ctx: Context) -> Block:
-    block = _start(table)
-    ident = pick(table, ("ae", "aeid", "event", "eventno", "id", "no", "number", "seq"), IDS)
+    block = start_section(table)
+    words = ("ae", "aeid", "event", "eventno", "id", "no", "number", "seq")
+    ident = pick(table, words, ("identifier",)) or pick(table, words, IDS)
     block.add("id", ident.name if ident else TODO, None if ident else "the event's own id column")
-    _set(block, "onset", reference(pick(table, ("onset", "start", "date"), DATES), blank_ok=False))
-    _set(
+    set_field(
+        block, "onset", reference(pick(table, ("onset", "start", "date"), DATES), blank_ok=False)
+    )
+    set_field(
         block,
         "term",
         reference(
@@ -367,7 +337,7 @@ def adverse_events(table: Table, ctx: Context) -> Block:
         ),
     )
     t = ctx.targets
-    _set(
+    set_field(
         block,
         "severity",
         reference(
@@ -376,7 +346,7 @@ def adverse_events(table: Table, ctx: Context) -> Block:
             targets=t["severity"],
         ),
     )
-    _set(
+    set_field(
         block,
         "serious",
         reference(
@@ -387,5 +357,5 @@ def adverse_events(table: Table, ctx: Context) -> Block:
     )
     outcome = pick(table, ("outcome",), CODES)
     if outcome is not None:
-        _set(block, "outcome", reference(outcome, blank_ok=True, targets=t["outcome"]))
+        set_field(block, "outcome", reference(outcome, blank_ok=True, targets=t["outcome"]))
     return block

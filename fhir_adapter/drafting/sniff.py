@@ -10,11 +10,12 @@ import codecs
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fhir_adapter.errors import SourceDataError
 from fhir_adapter.sources import SourceRow, read_table
+from fhir_adapter.sources.redcap import RedcapSelection, RedcapTable
 
 DELIMITED = {".csv", ".tsv", ".txt"}
 EXCEL = {".xlsx", ".xlsm"}
@@ -28,6 +29,7 @@ class Encoding:
 
     codec: str | None  # None: neither UTF-8 nor Windows-1252 decode it
     note: str | None = None
+    ascii: bool = False  # every byte below 128: reads the same in any of these codecs
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ExportFile:
     sheet: str | None = None
     delimiter: str | None = None
     encoding: Encoding | None = None
+    redcap: RedcapSelection | None = None  # one instrument of a REDCap raw export
 
     @property
     def is_excel(self) -> bool:
@@ -67,6 +70,8 @@ def sniff_encoding(path: Path) -> Encoding:
         if _decodes(path, "utf-8-sig"):
             return Encoding("utf-8-sig", "UTF-8 with a byte-order mark (as Excel writes it)")
         return Encoding(None, "starts with a UTF-8 byte-order mark but is not valid UTF-8")
+    if _decodes(path, "ascii"):
+        return Encoding("utf-8", ascii=True)
     if _decodes(path, "utf-8"):
         return Encoding("utf-8")
     if _decodes(path, "cp1252"):
@@ -160,13 +165,7 @@ def find_files(data_dir: Path) -> tuple[list[ExportFile], list[str]]:
 
 
 def _renamed(export: ExportFile, number: int) -> ExportFile:
-    return ExportFile(
-        export.file,
-        f"{export.table}_{number}",
-        export.sheet,
-        export.delimiter,
-        export.encoding,
-    )
+    return replace(export, table=f"{export.table}_{number}")
 
 
 def read_rows(data_dir: Path, export: ExportFile, limit: int) -> tuple[list[str], list[SourceRow]]:
@@ -177,13 +176,19 @@ def read_rows(data_dir: Path, export: ExportFile, limit: int) -> tuple[list[str]
         raise SourceDataError(
             "cannot tell the encoding: " + (export.encoding.note or ""), file=export.file
         )
-    rows: Iterator[SourceRow] = read_table(
-        data_dir,
-        export.file,
-        delimiter=export.delimiter or ",",
-        encoding=codec or "utf-8",
-        sheet=export.sheet,
-    )
+    rows: Iterator[SourceRow]
+    if export.redcap is not None:
+        rows = RedcapTable.open(data_dir, export.redcap).rows(
+            data_dir, export.file, delimiter=export.delimiter or ",", encoding=codec or "utf-8"
+        )
+    else:
+        rows = read_table(
+            data_dir,
+            export.file,
+            delimiter=export.delimiter or ",",
+            encoding=codec or "utf-8",
+            sheet=export.sheet,
+        )
     kept: list[SourceRow] = []
     for row in rows:
         kept.append(row)

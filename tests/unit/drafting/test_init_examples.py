@@ -17,10 +17,14 @@ from fhir_adapter.mapping.loader import load_mapping
 from fhir_adapter.pipeline import StudyMapping
 
 REPO = Path(__file__).resolve().parents[3]
+# Every site-export folder under examples/. examples/ehr_labs is not one: it is a FHIR Bundle
+# seeding a test server as a hospital's record system (for ehr-pull), with no mapping.
 EXAMPLES = {
     "study_a": "study_a.yaml",
     "study_a_alt": "study_a_alt.yaml",
     "study_b": "study_b.yaml",
+    "study_a_redcap": "study_a_redcap.yaml",
+    "study_a_hospital": "study_a_hospital.yaml",
 }
 # Lists in a mapping are matched item by item through the key that names the item.
 ITEM_KEYS = ("code", "column", "table")
@@ -146,3 +150,53 @@ def test_stdout_draft_and_include_outside_the_folder(tmp_path: Path) -> None:
     text = (tmp_path / "x.yaml").read_text(encoding="utf-8")
     assert "include: TODO" in text
     assert "copy it into a codes/ folder next to this" in text
+
+
+def test_every_site_export_folder_is_drafted() -> None:
+    folders = {p.name for p in (REPO / "examples").iterdir() if p.is_dir()}
+    assert folders - {"ehr_labs"} == set(EXAMPLES)
+
+
+def test_frequency_texts_the_parser_cannot_read_are_todo(tmp_path: Path) -> None:
+    (tmp_path / "subjects.csv").write_text("subject,sex\nP1,M\nP2,F\n", encoding="utf-8")
+    (tmp_path / "medications.csv").write_text(
+        "subject,drug,dose,unit,frequency,start\n"
+        "P1,Metformin,500,mg,BID,2019-01-02\n"
+        "P1,Metformin,850,mg,mane,2019-03-04\n"
+        "P2,Metformin,500,mg,2x/day,2019-01-05\n",
+        encoding="utf-8",
+    )
+    drafted = YAML(typ="safe").load(
+        CliRunner().invoke(main, ["init", "--data", str(tmp_path)]).stdout
+    )["medications"]
+    # The map is the whole table: forms it reads map to themselves, the others are TODO.
+    assert drafted["frequency"] == {
+        "column": "frequency",
+        "map": {"BID": "BID", "mane": "TODO", "2x/day": "2x/day"},
+    }
+    assert drafted["line"] == "TODO"
+
+
+def test_hospital_draft_decides_what_the_files_say(workspace: Path) -> None:
+    data = str(REPO / "examples" / "study_a_hospital")
+    out = workspace / "h.yaml"
+    assert CliRunner().invoke(main, ["init", "--data", data, "--out", str(out)]).exit_code == 0
+    drafted = YAML(typ="safe").load(out.read_text(encoding="utf-8"))
+    assert drafted["source"]["encoding"] == "cp1252"
+    assert all("encoding" not in t for t in drafted["tables"].values())
+    labs = drafted["observations"][0]
+    assert labs["unit"]["map"] == {
+        "%": "%",
+        "ng/ml": "ng/mL",
+        "mg/dl": "mg/dL",
+        "mmol/mol": "mmol/mol",
+        "pmol/l": "pmol/L",
+    }
+    assert labs["convert"] == {"hba1c": "TODO", "c_peptide": {"to": "ng/mL"}}
+    assert drafted["medications"]["frequency"] == "Frequency"
+    assert drafted["products"]["where"] == "TODO"
+    assert drafted["products"]["dose_unit"]["map"] == {"10^6/kg": "10*6/kg"}
+    assert (drafted["procedures"]["route"], drafted["procedures"]["body_site"]) == ("TODO", "TODO")
+    assert drafted["adverse_events"]["id"] == "AE no."
+    text = out.read_text(encoding="utf-8")
+    assert "e.g. [Drug, Start] (tells every line of this export apart)" in text

@@ -97,9 +97,22 @@ def test_ambiguous_dates_become_a_todo_in_the_draft(tmp_path: Path) -> None:
 
 def test_cp1252_table_gets_its_encoding_and_a_note(tmp_path: Path) -> None:
     _write(tmp_path, "subjects.csv", "subject,site\nP1,Thérèse\nP2,Zoë\n", "cp1252")
+    _write(tmp_path, "visits.csv", "subject,visit,weight_kg,où\nP1,BL,70.5,a\nP2,BL,60,b\n")
+    _write(tmp_path, "labs.csv", "subject,visit,hba1c_pct\nP1,BL,7.5\nP2,BL,6.1\n")
+    text = draft_mapping(tmp_path, tmp_path / "d.yaml").text
+    # The ASCII-only files read the same in any codec: the other two decide, UTF-8 on a tie.
+    assert "  encoding: utf-8\n" in text
+    assert "subjects: {file: subjects.csv, encoding: cp1252}  # not UTF-8" in text
+    assert "  labs: {file: labs.csv}\n" in text
+
+
+def test_ascii_files_take_the_encoding_of_the_others(tmp_path: Path) -> None:
+    _write(tmp_path, "subjects.csv", "subject,site\nP1,Thérèse\nP2,Zoë\n", "cp1252")
     _write(tmp_path, "visits.csv", "subject,visit,weight_kg\nP1,BL,70.5\nP2,BL,60\n")
     text = draft_mapping(tmp_path, tmp_path / "d.yaml").text
-    assert "subjects: {file: subjects.csv, encoding: cp1252}  # not UTF-8" in text
+    assert "  encoding: cp1252  # not UTF-8; it decodes as Windows-1252" in text
+    assert "  subjects: {file: subjects.csv}\n" in text
+    assert "  visits: {file: visits.csv}\n" in text
 
 
 def test_excel_sheets_are_tables(tmp_path: Path) -> None:
