@@ -27,12 +27,14 @@ Marker = Callable[[Resource], None]
 
 @dataclass(frozen=True, slots=True)
 class MapContext:
-    """What a section mapper may know beyond its rows: the participant (``birth`` dates
-    every event), where row errors go, and, for a derived kind, the records mapped so far."""
+    """What a section mapper may know beyond its rows: the participant (``birth`` and the
+    study's ``cutoff`` bound every event's date), where row errors go, and, for a derived
+    kind, the records mapped so far."""
 
     participant: Participant
     errors: list[RowError]
     records: ParticipantRecords
+    cutoff: str | None = None  # study.data_cutoff: no event is dated after it
 
     @property
     def birth(self) -> str | None:

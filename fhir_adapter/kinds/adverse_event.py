@@ -51,7 +51,7 @@ class AdverseEventMapper(SectionMapper):
 
     def map_rows(self, rows: Rows, context: MapContext) -> Mapped:
         selected = self.selector.select(rows, context.errors)
-        good, _ = map_each_row(selected, self._make, context.errors, context.birth)
+        good, _ = map_each_row(selected, self._make, context.errors, context.birth, context.cutoff)
         no_duplicates(good, lambda r: r.id, "adverse event id", context.errors)
         return Mapped(good, [])  # nothing depends on an adverse event
 

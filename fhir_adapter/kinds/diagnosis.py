@@ -62,7 +62,7 @@ class DiagnosisMapper(SectionMapper):
                 )
             )
         for row in selected[:1]:
-            r = RowReader(row, context.errors, context.birth)
+            r = RowReader(row, context.errors, context.birth, context.cutoff)
             onset = r.get(self.onset)
             r.after_birth(onset, self.section.onset)
             if not r.failed:

@@ -55,7 +55,7 @@ class WideLayout:
         self, rows: Sequence[SourceRow], measurer: Measurer, context: MapContext
     ) -> Iterable[Measurement]:
         for row in rows:
-            r = RowReader(row, context.errors, context.birth)
+            r = RowReader(row, context.errors, context.birth, context.cutoff)
             date, visit = r.get(self.date), r.get(self.visit)
             r.after_birth(date, self.section.date)
             for spec, reader in self.values:
@@ -96,7 +96,7 @@ class LongLayout:
     ) -> Iterable[Measurement]:
         section = self.section
         for row in rows:
-            r = RowReader(row, context.errors, context.birth)
+            r = RowReader(row, context.errors, context.birth, context.cutoff)
             date, visit = r.get(self.date), r.get(self.visit)
             r.after_birth(date, section.date)
             analyte, parsed, unit = r.get(self.analyte), r.get(self.value), r.get(self.unit)

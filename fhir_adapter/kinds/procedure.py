@@ -52,7 +52,9 @@ class ProcedureMapper(SectionMapper):
 
     def map_rows(self, rows: Rows, context: MapContext) -> Mapped:
         selected = self.selector.select(rows, context.errors)
-        good, rejected = map_each_row(selected, self._make, context.errors, context.birth)
+        good, rejected = map_each_row(
+            selected, self._make, context.errors, context.birth, context.cutoff
+        )
         no_duplicates(good, lambda r: r.id, "procedure id", context.errors)
         return Mapped(good, rejected)
 

@@ -117,7 +117,7 @@ class ParticipantMapper:
             return _left_out_whole(result, own[0], rows, "the participant's own row was rejected")
         records = ParticipantRecords(participant)
         rejected = RejectedRecords()
-        context = MapContext(participant, errors, records)
+        context = MapContext(participant, errors, records, self.spec.study.data_cutoff)
         for mapper in self._mappers:
             mapped = mapper.map_rows(rows, context)
             records.by_kind[mapper.kind], rejected.by_kind[mapper.kind] = mapped
@@ -151,7 +151,7 @@ class ParticipantMapper:
         return result
 
     def _map_participant(self, row: SourceRow, errors: list[RowError]) -> Participant | None:
-        r = RowReader(row, errors)
+        r = RowReader(row, errors, cutoff=self.spec.study.data_cutoff)
         p = self.spec.participants
         sex, birth, arm, enrolled, status, end, reason, stratum = (
             r.get(reader) for reader in self._participant

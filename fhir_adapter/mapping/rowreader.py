@@ -26,10 +26,17 @@ Rows = Mapping[str, Sequence[SourceRow]]
 class RowReader:
     """Collects problems while reading one row's fields; ``birth`` dates the participant."""
 
-    __slots__ = ("row", "errors", "failed", "birth")
+    __slots__ = ("row", "errors", "failed", "birth", "cutoff")
 
-    def __init__(self, row: SourceRow, errors: list[RowError], birth: str | None = None):
+    def __init__(
+        self,
+        row: SourceRow,
+        errors: list[RowError],
+        birth: str | None = None,
+        cutoff: str | None = None,
+    ):
         self.row, self.errors, self.failed, self.birth = row, errors, False, birth
+        self.cutoff = cutoff  # the study's data cut-off: no event is dated after it
 
     def get(self, reader: Callable[[dict[str, object]], Any] | None) -> Any:
         if reader is None:
@@ -45,12 +52,22 @@ class RowReader:
         self.errors.append(RowError(self.row.file, self.row.number, column, rule, message))
 
     def after_birth(self, date: str | None, column: Column | None) -> None:
-        """An event dated before the participant was born is a row error (``before-birth``)."""
-        if date is not None and self.birth is not None and before(date, self.birth):
+        """An event dated before the participant was born (``before-birth``), or after the
+        study's data cut-off (``after-cutoff``: the export says its data were frozen then),
+        is a row error."""
+        if date is None:
+            return
+        if self.birth is not None and before(date, self.birth):
             self.fail(
                 column.column if column else None,
                 "before-birth",
                 "the date is before the participant's birth date",
+            )
+        elif self.cutoff is not None and before(self.cutoff, date):
+            self.fail(
+                column.column if column else None,
+                "after-cutoff",
+                "the date is after the study's data cut-off (study.data_cutoff)",
             )
 
     def in_order(self, start: str | None, end: str | None, columns: tuple[Column, Column]) -> None:
@@ -113,13 +130,14 @@ def map_each_row(
     make: Callable[[RowReader], Any],
     errors: list[RowError],
     birth: str | None,
+    cutoff: str | None = None,
 ) -> tuple[list[Any], list[Any]]:
     """One record per row: those of rows without an error, and those of rows with one (kept
     so that what depends on them can be found, ``mapping.dependents``)."""
     good: list[Any] = []
     rejected: list[Any] = []
     for row in rows:
-        r = RowReader(row, errors, birth)
+        r = RowReader(row, errors, birth, cutoff)
         record = make(r)
         if record is None:
             continue

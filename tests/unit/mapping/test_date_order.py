@@ -104,3 +104,32 @@ def test_second_diagnosis_row_is_not_dropped_silently(
 )
 def test_before_compares_at_the_common_precision(earlier, later, expected):
     assert before(earlier, later) is expected
+
+
+@pytest.mark.parametrize(
+    ("table", "index", "column"),
+    [
+        ("visits.csv", 0, "visit_date"),
+        ("procedures.csv", 1, "procedure_date"),
+        ("medications.csv", 1, "start_date"),
+        ("adverse_events.csv", 0, "onset_date"),
+        ("subjects.csv", 0, "consent_date"),
+    ],
+)
+def test_an_event_after_the_data_cutoff_is_a_row_error(
+    tmp_path, tables, write_export, study_a_mapping, table, index, column
+):
+    text = study_a_mapping.read_text(encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    (tmp_path / "codes").mkdir()
+    for item in (study_a_mapping.parent / "codes").iterdir():
+        (tmp_path / "codes" / item.name).write_bytes(item.read_bytes())
+    assert "  arms:" in text
+    mapping.write_text(text.replace("  arms:", "  data_cutoff: 2020-06-30\n  arms:", 1))
+    tables[table][index][column] = "2020-07-01"  # the day after the export was frozen
+    errors, _ = _errors(mapping, write_export(tmp_path / "d", tables))
+    found = [(e.file, e.row, e.column, e.rule) for e in errors]
+    assert (table, index + 2, column, "after-cutoff") in found
+    tables[table][index][column] = "2020-06-30"  # on the cut-off day itself: fine
+    errors, _ = _errors(mapping, write_export(tmp_path / "e", tables))
+    assert "after-cutoff" not in {e.rule for e in errors}
