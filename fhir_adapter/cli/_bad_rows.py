@@ -1,7 +1,9 @@
-"""The options and summary lines every command that maps a source shares for bad rows."""
+"""The options and summary lines every command that maps a source shares: bad rows, and
+visits against the protocol's schedule."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,4 +82,23 @@ def bad_row_lines(report: MapReport, rejects_dir: Path | None) -> list[str]:
             f"rows not mapped written to {rejects_dir}/ (rows: {report.rejects_written:,}; "
             "owner-only: it holds source cells); correct the source and run again"
         )
+    return lines
+
+
+_SHOWN_FINDINGS = 10
+
+
+def schedule_lines(report: MapReport) -> list[str]:
+    """Visits against ``study.schedule``, counted by rule, the first few named."""
+    if not report.schedule:
+        return []
+    counts = Counter(f.rule for f in report.schedule)
+    lines = [
+        "visit schedule: "
+        + ", ".join(f"{rule} {n:,}" for rule, n in sorted(counts.items()))
+        + " (deviations to review; see --json for all)"
+    ]
+    lines += [f"  {finding}" for finding in report.schedule[:_SHOWN_FINDINGS]]
+    if len(report.schedule) > _SHOWN_FINDINGS:
+        lines.append(f"  ... and {len(report.schedule) - _SHOWN_FINDINGS:,} more")
     return lines

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from fhir_adapter.cli._bad_rows import bad_row_lines, bad_row_options, policy
+from fhir_adapter.cli._bad_rows import bad_row_lines, bad_row_options, policy, schedule_lines
 from fhir_adapter.cli._deid_options import deid_options, study_run
 from fhir_adapter.cli._errors import EXIT_MAPPING, EXIT_OK, EXIT_ROW_ERRORS, reports_errors
 from fhir_adapter.cli._profile_options import prepare_profiles, profile_options
@@ -61,6 +61,8 @@ def print_report(report: MapReport, as_json: bool, rejects_dir: Path | None = No
     for warning in report.warnings:
         stderr.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
     for line in bad_row_lines(report, rejects_dir):
+        stderr.print(escape(line), highlight=False)
+    for line in schedule_lines(report):
         stderr.print(escape(line), highlight=False)
     for error in report.errors[:_MAX_LISTED_ERRORS]:
         stderr.print(f"[red]row error[/red] {error}", highlight=False, markup=True)

@@ -359,6 +359,32 @@ class StudyIdentifier(_Strict):
     value: _Text
 
 
+class PlannedVisit(_Strict):
+    """A protocol visit: its code in the export, its target day and its window in days."""
+
+    code: _Text = Field(description="The visit as the observations' visit column writes it.")
+    day: int = Field(ge=0, description="Target day, counted from the anchor visit (day 0).")
+    early: int = Field(0, ge=0, description="Days before 'day' still inside the window.")
+    late: int = Field(0, ge=0, description="Days after 'day' still inside the window.")
+
+
+class VisitSchedule(_Strict):
+    """The protocol's schedule of visits: ``validate`` and ``map`` report visits outside
+    their window, visits the schedule does not know and planned visits that are missing."""
+
+    anchor: _Text = Field(description="The visit code day 0 is counted from, e.g. 'BL'.")
+    visits: list[PlannedVisit] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_anchor(self) -> VisitSchedule:
+        codes = [v.code for v in self.visits]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each visit code may appear once in the schedule")
+        if self.anchor not in codes:
+            raise ValueError(f"the anchor '{self.anchor}' must be one of the schedule's visits")
+        return self
+
+
 class Study(_Strict):
     key: str = Field(description="Short slug used in resource ids, e.g. 'study-a'.")
     title: _Text
@@ -407,6 +433,9 @@ class Study(_Strict):
         "the default) or 'cm' (ICD-10-CM, United States).",
     )
     arms: list[Arm] = Field(min_length=1)
+    schedule: VisitSchedule | None = Field(
+        None, description="The protocol's visits with their windows (optional)."
+    )
 
     @field_validator("key")
     @classmethod

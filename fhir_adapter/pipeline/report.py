@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.mapping.records import RowError
+from fhir_adapter.mapping.schedule import ScheduleFinding
 
 
 @dataclass
@@ -26,6 +27,9 @@ class MapReport:
     # Study-level statements the data contradict (e.g. a completed study with participants
     # still on study): reported, not errors, so they do not change the exit code.
     warnings: list[str] = field(default_factory=list)
+    # Visits against the protocol's schedule (``study.schedule``): deviations to review, not
+    # errors, so they do not change the exit code either.
+    schedule: list[ScheduleFinding] = field(default_factory=list)
     # Patient ids of participants left out for row errors: the sync must not take them for
     # participants removed from the source.
     rejected_keys: list[str] = field(default_factory=list)
@@ -60,4 +64,8 @@ class MapReport:
             ],
             "model_problems": self.model_problems,
             "warnings": self.warnings,
+            "schedule": {
+                "counts": dict(sorted(Counter(f.rule for f in self.schedule).items())),
+                "findings": [f.as_dict() for f in self.schedule],
+            },
         }

@@ -25,7 +25,8 @@ from fhir_adapter.mapping.dependents import BadRowPolicy, bad_rows
 from fhir_adapter.mapping.engine import ParticipantMapper
 from fhir_adapter.mapping.fields import Options
 from fhir_adapter.mapping.loader import MappingFile, check_against_data
-from fhir_adapter.mapping.records import LeftOut, Origin, RowError
+from fhir_adapter.mapping.records import LeftOut, Origin, ParticipantRecords, RowError
+from fhir_adapter.mapping.schedule import HeldVisit, check_visits
 from fhir_adapter.pipeline.rejects import RejectsWriter
 from fhir_adapter.pipeline.report import MapReport
 from fhir_adapter.pipeline.spill import Spill
@@ -175,6 +176,7 @@ class StudyRun:
                 if not complete:
                     self.report.participants_partial += 1
                 statuses[result.records.participant.status] += 1
+                self._check_schedule(result.records)
                 yield MappedParticipant(
                     key=resources[0]["id"],
                     resources=resources,
@@ -182,6 +184,16 @@ class StudyRun:
                     complete=complete,
                 )
         self.report.warnings.extend(study_status_warnings(self.spec.study.status, statuses))
+
+    def _check_schedule(self, records: ParticipantRecords) -> None:
+        """Planned against actual visits (``mapping.schedule``): deviations, not errors."""
+        schedule = self.spec.study.schedule
+        if schedule is None:
+            return
+        visits = [HeldVisit(v.visit, v.date, v.origin) for v in records.of("encounter")]
+        self.report.schedule.extend(
+            check_visits(schedule, records.participant, visits, self.spec.study.data_cutoff)
+        )
 
     @contextmanager
     def _rejects_writer(self, columns: dict[str, list[str]]) -> Iterator[None]:
