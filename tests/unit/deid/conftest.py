@@ -14,12 +14,15 @@ completeness check until it has one):
 - ``number``/``unit``: results, doses and units are kept by design (codes and numbers stay).
 
 The data files are also renamed to ``cnryf-<name>`` so no source file name may appear.
+``make_canary_study`` can keep only some subjects' rows and give the study a key of its own,
+for the end-to-end test against a shared server (tests/integration/auth/test_deid_canary.py).
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +159,9 @@ ROLES: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+SUBJECT_COLUMN = {"study_a": "subject_id", "study_b": "PatientNo"}
+
+
 class _Canary:
     def __init__(self) -> None:
         self.count = 0
@@ -175,13 +181,22 @@ class _Canary:
         return value
 
 
+Keep = Callable[[dict[str, Any]], bool]  # which source rows (by their original cells) to keep
+
+
 def _edit_csv(
-    path: Path, target: Path, roles: dict[str, str], canary: _Canary, delimiter: str, encoding: str
+    path: Path,
+    target: Path,
+    roles: dict[str, str],
+    canary: _Canary,
+    delimiter: str,
+    encoding: str,
+    keep: Keep,
 ) -> None:
     with path.open(encoding=encoding, newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         fields = list(reader.fieldnames or [])
-        rows = list(reader)
+        rows = [row for row in reader if keep(row)]
     assert set(fields) == set(roles), f"{path.name}: give every column a role in ROLES"
     for row in rows:
         for column, role in roles.items():
@@ -192,12 +207,17 @@ def _edit_csv(
         writer.writerows(rows)
 
 
-def _edit_xlsx(path: Path, target: Path, roles: dict[str, str], canary: _Canary) -> None:
+def _edit_xlsx(
+    path: Path, target: Path, roles: dict[str, str], canary: _Canary, keep: Keep
+) -> None:
     book = openpyxl.load_workbook(path)
     sheet = book.active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
     assert set(header) == set(roles), f"{path.name}: give every column a role in ROLES"
+    for index in range(sheet.max_row, 1, -1):  # bottom up: deleting keeps earlier indices
+        if not keep({str(h): c.value for h, c in zip(header, sheet[index], strict=True)}):
+            sheet.delete_rows(index)
     for row in sheet.iter_rows(min_row=2):
         for cell, column in zip(row, header, strict=True):
             cell.value = canary(roles[str(column)], cell.value)
@@ -205,7 +225,7 @@ def _edit_xlsx(path: Path, target: Path, roles: dict[str, str], canary: _Canary)
     path.unlink()
 
 
-def _canary_mapping(text: str) -> Any:
+def _canary_mapping(text: str, study_key: str | None) -> Any:
     yaml = YAML(typ="rt")
     doc = yaml.load(text)
 
@@ -224,6 +244,10 @@ def _canary_mapping(text: str) -> Any:
         arm["code"] = f"CNRYC{arm['code']}"
     for table in doc["tables"].values():
         table["file"] = f"cnryf-{table['file']}"
+    if study_key is not None:  # a study of its own on a shared server
+        doc["study"]["key"] = study_key
+        doc["study"]["identifier"]["value"] = study_key.upper()
+        doc["study"]["identifier_base"] = f"urn:fhir-adapter:test:{study_key}"
     return doc, yaml
 
 
@@ -234,11 +258,18 @@ class CanaryStudy:
     study: list[dict[str, Any]]
     participants: list[MappedParticipant]
     cells: int  # how many cells were planted
+    mapping_path: Path
+    data_dir: Path
 
 
-def make_canary_study(name: str, folder: Path) -> CanaryStudy:
+def make_canary_study(
+    name: str, folder: Path, *, subjects: set[str] | None = None, study_key: str | None = None
+) -> CanaryStudy:
+    """A canary copy of example study ``name`` in ``folder``, mapped; only the rows of
+    ``subjects`` (original subject numbers) when given, under ``study_key`` when given."""
     shutil.copytree(REPO / "mappings" / "codes", folder / "codes")
-    doc, yaml = _canary_mapping((REPO / "mappings" / f"{name}.yaml").read_text("utf-8"))
+    text = (REPO / "mappings" / f"{name}.yaml").read_text("utf-8")
+    doc, yaml = _canary_mapping(text, study_key)
     mapping_path = folder / f"{name}.yaml"
     with mapping_path.open("w", encoding="utf-8") as handle:
         yaml.dump(doc, handle)
@@ -250,18 +281,20 @@ def make_canary_study(name: str, folder: Path) -> CanaryStudy:
     assert {p.name for p in source.iterdir() if p.suffix in (".csv", ".xlsx")} == set(
         ROLES[name]
     ), "a new example file needs its columns in ROLES"
+    column = SUBJECT_COLUMN[name]
+    keep: Keep = (lambda row: True) if subjects is None else (lambda row: row[column] in subjects)
     for file, roles in ROLES[name].items():
         target = data / f"cnryf-{file}"
         if file.endswith(".xlsx"):
             shutil.copy(source / file, data / file)
-            _edit_xlsx(data / file, target, roles, canary)
+            _edit_xlsx(data / file, target, roles, canary, keep)
         else:
-            _edit_csv(source / file, target, roles, canary, delimiter, encoding)
+            _edit_csv(source / file, target, roles, canary, delimiter, encoding, keep)
     mapping = StudyMapping(load_mapping(mapping_path), data)
     study = mapping.study_resources()
     participants = list(mapping.participants())
     assert mapping.report.participants_rejected == 0, mapping.report.errors[:3]
-    return CanaryStudy(name, mapping, study, participants, canary.count)
+    return CanaryStudy(name, mapping, study, participants, canary.count, mapping_path, data)
 
 
 @pytest.fixture(scope="session", params=["study_a", "study_b"])
