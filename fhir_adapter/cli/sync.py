@@ -193,6 +193,7 @@ def sync_command(
         deid_key_file,
         on_bad_row=policy(on_bad_row, strict),
         rejects_dir=rejects_dir,
+        check_schedule=False,  # visits against the schedule: map and validate report them
     )
     # A de-identified push has its own ledger: its resources and ids are not the source's.
     study_key = loaded.spec.study.key

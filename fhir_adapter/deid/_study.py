@@ -22,7 +22,9 @@ class DeidentifiedStudy(StudyRun):
     def __init__(
         self, mapping: MappingFile, data_dir: Path, deidentifier: Deidentifier, **options: Any
     ) -> None:
-        super().__init__(mapping, data_dir, **options)
+        # Schedule findings name source files and rows: they stay out of a de-identified
+        # run's reports (what it prints and its summary.json), like the rejects folder.
+        super().__init__(mapping, data_dir, **{**options, "check_schedule": False})
         self.deidentifier = deidentifier
 
     def study_resources(self) -> list[dict[str, Any]]:

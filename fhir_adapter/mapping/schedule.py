@@ -6,7 +6,8 @@ window when that day falls outside ``day - early … day + late``; unscheduled w
 schedule does not know its code; missing when the whole of its window has passed before the
 participant's horizon (the end of participation, else the study's data cut-off, else the
 participant's last visit) and no visit has its code. A finding names the participant by
-their own source row, the visit by its code and its first row, and days, never a date.
+their own source row, the visit by its first row and by its code only when the schedule
+(the mapping file) has that code, and days, never a date.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ class ScheduleFinding:
                 f"{self.window[0]}–{self.window[1]}, has passed)"
             )
         if self.rule == UNSCHEDULED:
-            return f"{where}: visit {self.visit} is not in the schedule (study.schedule)"
+            assert self.origin is not None
+            return (
+                f"{where}: the visit of {self.origin.file} row {self.origin.row} is not in "
+                "the schedule (study.schedule)"
+            )
         return f"{where}: no anchor visit {self.visit}: the other visits cannot be placed"
 
     def as_dict(self) -> dict[str, object]:
@@ -56,7 +61,7 @@ class ScheduleFinding:
             "rule": self.rule,
             "participant_file": self.participant.file,
             "participant_row": self.participant.row,
-            "visit": self.visit,
+            "visit": self.visit or None,
             "file": self.origin.file if self.origin else None,
             "row": self.origin.row if self.origin else None,
             "day": self.day,
@@ -85,7 +90,9 @@ def check_visits(
     who = participant.origin
     for code, seen in held.items():
         if code not in planned:
-            yield ScheduleFinding(UNSCHEDULED, who, code, seen.origin)
+            # A code the schedule does not know is source text, not one of the mapping's
+            # codes: it is named by its row only, never shown (it may hold anything).
+            yield ScheduleFinding(UNSCHEDULED, who, "", seen.origin)
     anchor = held.get(schedule.anchor)
     start = _day(anchor.date) if anchor else None
     if anchor is None or start is None:

@@ -93,6 +93,7 @@ class StudyRun:
         rejects_dir: Path | None = None,
         check_models: bool = False,
         spill_dir: Path | None = None,
+        check_schedule: bool = True,
     ):
         self.mapping = mapping
         self.spec = mapping.spec
@@ -102,6 +103,7 @@ class StudyRun:
         self.rejects_dir = rejects_dir
         self.check_models = check_models
         self.spill_dir = spill_dir
+        self.check_schedule = check_schedule
         check_against_data(mapping, self.data_dir)
         self.mapper = ParticipantMapper(self.spec, self.on_bad_row)
         self.factory = ResourceFactory(self.spec, mapping.name)
@@ -188,7 +190,7 @@ class StudyRun:
     def _check_schedule(self, records: ParticipantRecords) -> None:
         """Planned against actual visits (``mapping.schedule``): deviations, not errors."""
         schedule = self.spec.study.schedule
-        if schedule is None:
+        if schedule is None or not self.check_schedule:
             return
         visits = [HeldVisit(v.visit, v.date, v.origin) for v in records.of("encounter")]
         self.report.schedule.extend(

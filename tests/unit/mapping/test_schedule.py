@@ -75,7 +75,13 @@ def test_a_visit_is_missing_only_once_its_whole_window_has_passed():
 
 
 def test_an_unknown_visit_and_a_missing_anchor_are_named():
-    assert _found(_visits(BL=0, M1=30, EXTRA=40)) == [("unscheduled", "EXTRA", None, None)]
+    # A code the schedule lacks is source text: named by its row, never shown.
+    assert _found(_visits(BL=0, M1=30, EXTRA=40)) == [("unscheduled", "", None, None)]
+    (finding,) = check_visits(SCHEDULE, _participant(), _visits(BL=0, M1=30, EXTRA=40), None)
+    assert str(finding) == (
+        "subjects.csv row 7: the visit of visits.csv row 4 is not in the schedule (study.schedule)"
+    )
+    assert "EXTRA" not in json.dumps(finding.as_dict())
     assert _found(_visits(M1=30)) == [("no-anchor", "BL", None, None)]
 
 
@@ -133,3 +139,18 @@ def test_study_a_keeps_to_its_schedule(tmp_path):
         + ["--data", str(REPO / "examples" / "study_a"), "--out", str(tmp_path / "o"), "--json"],
     )
     assert json.loads(result.stdout)["schedule"] == {"counts": {}, "findings": []}
+
+
+def test_a_deidentified_run_reports_no_schedule_findings(tmp_path):
+    """Findings name source files and rows: they stay out of a de-identified result."""
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 32)
+    result = CliRunner().invoke(
+        main,
+        ["map", "--mapping", str(REPO / "mappings" / "study_b.yaml")]
+        + ["--data", str(REPO / "examples" / "study_b"), "--out", str(tmp_path / "o"), "--json"]
+        + ["--deidentify", "safe-harbor", "--deid-key-file", str(key)],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["schedule"] == {"counts": {}, "findings": []}
+    assert "patients.xlsx" not in (tmp_path / "o" / "summary.json").read_text()
