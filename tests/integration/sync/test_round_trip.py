@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[3]
 VIEWS = sorted((REPO / "mappings" / "views").glob("*.json"))
 # Columns a server sets on its own (none of the shipped views reads meta); see the docstring.
 SERVER_ASSIGNED: dict[str, set[str]] = {}
-# Views the example mappings write no resource for (no Encounter yet): an empty table is right.
-EMPTY_FOR_EXAMPLES = {"encounters"}
+# Views the example mappings write no resource for: an empty table is right (none today).
+EMPTY_FOR_EXAMPLES: set[str] = set()
 
 
 def _cell(value: Any) -> Any:
@@ -144,12 +144,14 @@ def _assert_every_table_filled(compared: dict[str, int], expected: dict[str, int
 STUDY_A_ROWS = {
     "adverse_events": 7,
     "conditions": 30,
+    "encounters": 176,  # one per participant visit: visits.csv has 176 rows
     "medications": 101,
     "observations": 850,
     "participants": 30,
     "patients": 30,
     "procedures": 90,
     "products": 60,
+    "studies": 1,
 }
 
 
@@ -167,12 +169,14 @@ def test_study_b_comes_back_cell_by_cell(make_study, client, tmp_path):
     counts = {
         "adverse_events": len(expected.get("AdverseEvent", [])),
         "conditions": len(expected.get("Condition", [])),
+        "encounters": len(expected["Encounter"]),
         "medications": len(expected.get("MedicationStatement", [])),
         "observations": len(expected["Observation"]),
         "participants": len(expected["ResearchSubject"]),
         "patients": len(expected["Patient"]),
         "procedures": len(expected.get("Procedure", [])),
         "products": len(expected.get("BiologicallyDerivedProduct", [])),
+        "studies": 1,
     }
     assert counts["participants"] == 118 and counts["observations"] > 1000
     _assert_every_table_filled(compared, counts)
