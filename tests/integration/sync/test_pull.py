@@ -99,7 +99,7 @@ def test_pull_by_identifier_brings_back_every_synced_resource_once(synced, tmp_p
     assert tables["medications"] == len(expected["MedicationStatement"])
     assert tables["adverse_events"] == len(expected.get("AdverseEvent", []))
     assert tables["products"] == len(expected["BiologicallyDerivedProduct"])
-    assert tables["encounters"] == 0
+    assert tables["encounters"] == len(expected["Encounter"])  # one per participant visit
 
     known = _known_hba1c(expected)
     with (out / "tables" / "observations.csv").open(encoding="utf-8", newline="") as handle:
