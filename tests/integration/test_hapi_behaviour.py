@@ -385,4 +385,6 @@ def test_bulk_export_runs_to_a_manifest(fhir_http, unique_system):
     assert poll.status_code == 200
     manifest = poll.json()
     assert manifest["error"] == []
-    assert [item["type"] for item in manifest["output"]] == ["Patient"]
+    # One file or several (HAPI splits a large export; the shared server may hold many).
+    types = [item["type"] for item in manifest["output"]]
+    assert types and set(types) == {"Patient"}
